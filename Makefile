@@ -1,0 +1,36 @@
+# Everything creates .venv and installs what it needs when it is missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint unit bench lab clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: run the main job (workflows on the embedded SQLite default)
+demo: $(STAMP)
+	$(BIN)/descartes-nb demo
+
+## test: every test: lint and types, unit, property and doctests with coverage, notebooks
+test: lint unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/coverage run -m pytest -p no:cacheprovider
+	$(BIN)/coverage report
+
+## bench: the benchmarks of bench/ (figures also in bench/README.md)
+bench: $(STAMP)
+	$(BIN)/python bench/bench_core.py
+
+clean:
+	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache .hypothesis

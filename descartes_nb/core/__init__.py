@@ -1,0 +1,1 @@
+"""The core: definitions, the engine, machines, history, handlers and clocks (stdlib only)."""

@@ -1,0 +1,141 @@
+"""WorkflowOrchestrator: many workflows side by side, routing and fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+from .core.event import WorkflowEvent
+from .core.history import StateHistoryEntry
+from .core.jsonvalue import JSONValue
+from .core.machine import WorkflowMetadata, WorkflowStateMachine
+from .core.ports import WorkflowStore
+from .errors import DuplicateWorkflowError, StateMachineError, WorkflowNotFoundError
+
+__all__ = ["BroadcastResult", "WorkflowOrchestrator"]
+
+BroadcastResult = dict[str, StateHistoryEntry | StateMachineError]
+"""Per workflow id: the entry the event produced, or the error it raised."""
+
+
+class WorkflowOrchestrator:
+    """Many workflows by id: register them, route events to them, fan events out.
+
+    With a ``store``, every registered machine without a store of its own is attached to it
+    (and written there), so that each of its changes is durable.
+
+    Example:
+        >>> import asyncio
+        >>> async def main():
+        ...     orch = WorkflowOrchestrator()
+        ...     for i in range(3):
+        ...         await orch.register_workflow(WorkflowStateMachine(f"job-{i}"))
+        ...     results = await orch.broadcast("Start")
+        ...     return sorted(str(e.to_state) for e in results.values())
+        >>> asyncio.run(main())
+        ['Running', 'Running', 'Running']
+    """
+
+    def __init__(self, store: WorkflowStore | None = None) -> None:
+        self._store = store
+        self._workflows: dict[str, WorkflowStateMachine] = {}
+
+    @property
+    def store(self) -> WorkflowStore | None:
+        """The store registered machines are attached to, if any."""
+        return self._store
+
+    def __len__(self) -> int:
+        return len(self._workflows)
+
+    def __iter__(self) -> Iterator[WorkflowStateMachine]:
+        return iter(list(self._workflows.values()))
+
+    def __contains__(self, workflow_id: object) -> bool:
+        return workflow_id in self._workflows
+
+    def __repr__(self) -> str:
+        return f"<WorkflowOrchestrator {len(self._workflows)} workflows>"
+
+    async def register_workflow(self, sm: WorkflowStateMachine) -> WorkflowStateMachine:
+        """Add a machine (attaching and writing it to the store, if there is one).
+
+        Raises:
+            DuplicateWorkflowError: a workflow with the same id is registered.
+            StoreError: the store could not write it.
+        """
+        if sm.workflow_id in self._workflows:
+            raise DuplicateWorkflowError(
+                f"workflow {sm.workflow_id!r} is already registered "
+                f"({len(self._workflows)} workflows)"
+            )
+        if self._store is not None and sm.store is None:
+            await sm.attach_store(self._store)
+        self._workflows[sm.workflow_id] = sm
+        return sm
+
+    async def unregister_workflow(self, workflow_id: str) -> WorkflowStateMachine:
+        """Remove a workflow from the orchestrator (it stays in the store) and return it.
+
+        Raises:
+            WorkflowNotFoundError: no such workflow.
+        """
+        sm = self.get_workflow(workflow_id)
+        del self._workflows[workflow_id]
+        return sm
+
+    def get_workflow(self, workflow_id: str) -> WorkflowStateMachine:
+        """Return the machine registered as ``workflow_id``.
+
+        Raises:
+            WorkflowNotFoundError: no such workflow.
+        """
+        try:
+            return self._workflows[workflow_id]
+        except KeyError:
+            known = sorted(self._workflows)
+            shown = known[:10] + (["..."] if len(known) > 10 else [])
+            raise WorkflowNotFoundError(
+                f"no workflow {workflow_id!r} is registered (registered: {shown})"
+            ) from None
+
+    def list_workflows(self) -> list[str]:
+        """The registered workflow ids, in registration order."""
+        return list(self._workflows)
+
+    def get_all_metadata(self) -> list[WorkflowMetadata]:
+        """The metadata of every registered workflow, in registration order."""
+        return [sm.metadata for sm in self._workflows.values()]
+
+    async def process_event(
+        self, workflow_id: str, event: WorkflowEvent | str, data: JSONValue = None
+    ) -> StateHistoryEntry:
+        """Route an event to one workflow; see ``WorkflowStateMachine.process_event``.
+
+        Raises:
+            WorkflowNotFoundError: no such workflow.
+        """
+        return await self.get_workflow(workflow_id).process_event(event, data)
+
+    async def broadcast(
+        self, event: WorkflowEvent | str, data: JSONValue = None
+    ) -> BroadcastResult:
+        """Process an event in every workflow concurrently.
+
+        Returns:
+            For each workflow id, the entry produced or the error raised (a refusal in one
+            workflow does not stop the others).
+        """
+        machines = list(self._workflows.values())
+        results: BroadcastResult = {}
+
+        async def one(sm: WorkflowStateMachine) -> None:
+            try:
+                results[sm.workflow_id] = await sm.process_event(event, data)
+            except StateMachineError as exc:
+                results[sm.workflow_id] = exc
+
+        async with asyncio.TaskGroup() as group:
+            for sm in machines:
+                group.create_task(one(sm))
+        return {sm.workflow_id: results[sm.workflow_id] for sm in machines}

@@ -1,0 +1,65 @@
+"""Shared fixtures: a manual clock, definitions, and a workflow factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import settings
+
+import descartes_nb as dn
+
+settings.register_profile("ci", deadline=None, max_examples=100)
+settings.register_profile("dev", deadline=None, max_examples=40)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> dn.ManualClock:
+    return dn.ManualClock(START)
+
+
+@pytest.fixture
+def make_workflow(clock: dn.ManualClock) -> Callable[..., dn.WorkflowStateMachine]:
+    counter = iter(range(1, 10_000))
+
+    def make(definition: dn.WorkflowDefinition = dn.LIFECYCLE, **options: object):
+        options.setdefault("clock", clock)
+        return dn.WorkflowStateMachine(f"wf-{next(counter)}", definition, **options)
+
+    return make
+
+
+@pytest.fixture
+def review_definition() -> dn.WorkflowDefinition:
+    """A small flat definition with a guard: draft -> review -> approved / rejected."""
+
+    def enough_approvals(context, data):
+        return context.get("approvals", 0) >= 2
+
+    return dn.WorkflowDefinition(
+        "review",
+        states=(
+            dn.StateDef("draft"),
+            dn.StateDef("review"),
+            dn.StateDef("approved", terminal=True),
+            dn.StateDef("rejected", terminal=True),
+        ),
+        initial_state="draft",
+        transitions=(
+            dn.TransitionDef("draft", "submit", "review"),
+            dn.TransitionDef(
+                "review",
+                "approve",
+                "approved",
+                guard=enough_approvals,
+                guard_label="context.approvals >= 2",
+            ),
+            dn.TransitionDef("review", "reject", "rejected"),
+            dn.TransitionDef("review", "revise", "draft"),
+        ),
+    )
