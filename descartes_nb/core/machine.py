@@ -505,7 +505,8 @@ class WorkflowStateMachine:
         )
         if guarded:
             return InvalidTransitionError(
-                f"event {event!r} refused {where}: guard {guarded} is false (enabled: {enabled})", **ids
+                f"event {event!r} refused {where}: guard {guarded} is false (enabled: {enabled})",
+                **ids,
             )
         return InvalidTransitionError(
             f"event {event!r} is not allowed {where} (enabled: {enabled})", **ids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -41,7 +42,9 @@ async def drive(sm, events):
     ("source", "path", "event", "target"),
     [pytest.param(*row, id=f"{row[0]}-{row[2].name}") for row in LIFECYCLE_TABLE],
 )
-async def test_process_event_follows_every_lifecycle_row(make_workflow, source, path, event, target):
+async def test_process_event_follows_every_lifecycle_row(
+    make_workflow, source, path, event, target
+):
     sm = make_workflow()
     await drive(sm, path)
     assert sm.state == source
@@ -313,7 +316,7 @@ async def test_concurrent_events_are_processed_one_at_a_time(make_workflow):
     accepted = [r for r in results if isinstance(r, dn.StateHistoryEntry)]
     assert len(accepted) == 100  # alternating Pause/Resume in submission order all fit
     history = list(sm.history)
-    for previous, entry in zip(history, history[1:], strict=False):
+    for previous, entry in itertools.pairwise(history):
         assert entry.from_state == previous.to_state
         assert entry.seq == previous.seq + 1
     assert sm.context["entered"] == 101
@@ -332,7 +335,10 @@ def test_constructor_refuses_bad_arguments():
 
 def test_repr_is_stable_and_has_no_address(make_workflow):
     sm = make_workflow()
-    assert repr(sm) == f"<WorkflowStateMachine '{sm.workflow_id}' (lifecycle) state='Idle' transitions=0>"
+    assert (
+        repr(sm)
+        == f"<WorkflowStateMachine '{sm.workflow_id}' (lifecycle) state='Idle' transitions=0>"
+    )
 
 
 async def test_initial_context_is_copied(make_workflow):
