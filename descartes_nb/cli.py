@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TextIO
 
 from . import WorkflowEvent, WorkflowOrchestrator, WorkflowStateMachine
 from .core.history import StateHistoryEntry
@@ -63,7 +64,7 @@ async def _run_script(orchestrator: WorkflowOrchestrator, script: _Script) -> No
             script.refused.append(f"{type(exc).__name__}: {exc}")
 
 
-async def run_demo(out: object = None) -> WorkflowOrchestrator:
+async def run_demo(out: TextIO | None = None) -> WorkflowOrchestrator:
     """Run the demo workflows concurrently and print their histories and a summary."""
     stream = out or sys.stdout
     orchestrator = WorkflowOrchestrator()

@@ -72,8 +72,8 @@ class WorkflowStateMachine:
         >>> import asyncio
         >>> sm = WorkflowStateMachine("build-42")
         >>> entry = asyncio.run(sm.process_event("Start"))
-        >>> (entry.from_state, entry.to_state, sm.state)
-        ('Idle', 'Running', <WorkflowState.RUNNING: 'Running'>)
+        >>> entry.seq, entry.event, sm.state
+        (1, 'Start', <WorkflowState.RUNNING: 'Running'>)
     """
 
     __slots__ = (
