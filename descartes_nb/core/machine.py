@@ -21,7 +21,7 @@ from .definition import TransitionDef, WorkflowDefinition
 from .event import ROLLBACK, WorkflowEvent
 from .handlers import NO_HOOKS, call_guard, call_handler, hooks_of
 from .history import History, StateHistoryEntry
-from .jsonvalue import JSONValue, to_context, to_json_value
+from .jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value
 from .lifecycle import LIFECYCLE
 from .ports import WorkflowChange
 from .serialization import SerializedWorkflow
@@ -115,7 +115,7 @@ class WorkflowStateMachine:
         self.workflow_id = workflow_id
         self._definition = definition
         self._handler = handler
-        self._hooks = hooks_of(handler)
+        self._hooks = NO_HOOKS if handler is None else hooks_of(handler)
         self._clock: Clock = clock or _SYSTEM_CLOCK
         self._store = store
         self._lock: asyncio.Lock | None = None  # made on first use: idle machines stay small
@@ -125,7 +125,7 @@ class WorkflowStateMachine:
         # Without handlers or a store no change awaits, so none needs the lock (see below).
         self._lock_free = self._hooks is NO_HOOKS and store is None
         self._state = compiled.initial
-        self._context = to_context(context)
+        self._context = EMPTY_CONTEXT if context is None else to_context(context)
         now = self._clock.now()
         self._created_at = self._updated_at = self._state_entered_at = now
         self._history = History(max_history, now)
@@ -395,7 +395,7 @@ class WorkflowStateMachine:
                     step.target,
                     context,
                     now,
-                    now if step.exited or step.entered else self._state_entered_at,
+                    now if step.moves else self._state_entered_at,
                     self._next_retry_attempts(event, step, undone_event),
                     entry,
                     previous,
@@ -418,7 +418,7 @@ class WorkflowStateMachine:
         )
         if self._retry_attempts or event == _RETRY:
             self._retry_attempts = self._next_retry_attempts(event, step, undone_event)
-        if step.exited or step.entered:
+        if step.moves:
             self._state_entered_at = now
         self._state = step.target
         self._context = context
