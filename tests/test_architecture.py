@@ -17,7 +17,7 @@ STDLIB = set(sys.stdlib_module_names)
 def imported_modules(path: Path) -> set[str]:
     """Absolute module names a file imports (relative imports resolved), lazily or not."""
     package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

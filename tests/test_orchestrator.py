@@ -67,6 +67,7 @@ async def test_broadcast_with_handler_failures_reports_them(make_workflow):
     await orch.register_workflow(make_workflow())
     results = await orch.broadcast(dn.WorkflowEvent.START)
     assert isinstance(results["wf-1"], dn.HandlerError)
+    assert isinstance(results["wf-2"], dn.StateHistoryEntry)
     assert results["wf-2"].to_state == "Running"
 
 

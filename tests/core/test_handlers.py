@@ -10,7 +10,7 @@ from descartes_nb import WorkflowState as S
 
 class Recorder(dn.StateHandler):
     def __init__(self) -> None:
-        self.calls: list[tuple] = []
+        self.calls: list[tuple[object, ...]] = []
 
     def on_event(self, state, event):
         self.calls.append(("on_event", state, event.name))

@@ -326,7 +326,7 @@ def test_constructor_refuses_bad_arguments():
     with pytest.raises(ValueError, match="workflow_id"):
         dn.WorkflowStateMachine("")
     with pytest.raises(TypeError, match="WorkflowDefinition"):
-        dn.WorkflowStateMachine("x", "lifecycle")
+        dn.WorkflowStateMachine("x", "lifecycle")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_history"):
         dn.WorkflowStateMachine("x", max_history=0)
     with pytest.raises(dn.SerializationError):

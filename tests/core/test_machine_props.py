@@ -24,9 +24,10 @@ class LifecycleModel:
 
     def __init__(self, max_history: int) -> None:
         self.state = "Idle"
-        self.context: dict = {}
+        self.context: dict[str, object] = {}
         self.accepted = 0
-        self.undo: list[tuple[int, str, dict]] = []  # (seq, state before, context before)
+        # (seq, state before, context before) of each entry a rollback may undo
+        self.undo: list[tuple[int, str, dict[str, object]]] = []
         self.max_history = max_history
 
     def process(self, event: dn.WorkflowEvent) -> bool:
