@@ -346,3 +346,13 @@ async def test_initial_context_is_copied(make_workflow):
     sm = make_workflow(context=source)
     source["items"].append(2)
     assert sm.context == {"items": [1]}
+
+
+async def test_entry_repr_is_plain_and_readable(make_workflow):
+    sm = make_workflow(context={"n": 1})
+    entry = await sm.process_event("Start")
+    assert repr(entry) == (
+        "StateHistoryEntry(seq=1, from_state='Idle', to_state='Running', event='Start', "
+        "event_data=None, timestamp='2026-03-01T09:00:00+00:00', duration='0:00:00', "
+        "context={'n': 1})"
+    )
