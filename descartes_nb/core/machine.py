@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["WorkflowMetadata", "WorkflowStateMachine"]
 
 DEFAULT_MAX_HISTORY: Final = 1000
+Listener = Callable[["WorkflowStateMachine", StateHistoryEntry | None], object]
 _RETRY: Final = "Retry"
 _KEEPS_RETRY_COUNT: Final = frozenset({"Fail", "Timeout", ROLLBACK})
 _SYSTEM_CLOCK: Final = SystemClock()
@@ -85,6 +86,7 @@ class WorkflowStateMachine:
         "_handler",
         "_history",
         "_hooks",
+        "_listeners",
         "_lock",
         "_lock_free",
         "_retry_attempts",
@@ -119,6 +121,7 @@ class WorkflowStateMachine:
         self._clock: Clock = clock or _SYSTEM_CLOCK
         self._store = store
         self._lock: asyncio.Lock | None = None  # made on first use: idle machines stay small
+        self._listeners: list[Listener] | None = None
         compiled = engine.compiled(definition)
         self._table = compiled.candidates
         self._direct = compiled.direct
@@ -285,6 +288,29 @@ class WorkflowStateMachine:
             self._context = context
             self._updated_at = now
             self._version += 1
+            if self._listeners:
+                self._notify(None)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(sm, entry)`` after every change; return a function that unsubscribes.
+
+        ``entry`` is the new history entry, or None when only the context changed. Listeners
+        run on the event loop just after the change (``loop.call_soon``), never inside it: one
+        that raises cannot break or undo a change, and the loop reports its error.
+        """
+        listeners = self._listeners = self._listeners or []
+        listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in listeners:
+                listeners.remove(listener)
+
+        return unsubscribe
+
+    def _notify(self, entry: StateHistoryEntry | None) -> None:
+        loop = asyncio.get_running_loop()
+        for listener in list(self._listeners or ()):
+            loop.call_soon(listener, self, entry)
 
     async def attach_store(self, store: WorkflowStore) -> None:
         """Write the whole workflow to ``store``; from then on each change is committed there.
@@ -424,6 +450,8 @@ class WorkflowStateMachine:
         self._context = context
         self._updated_at = now
         self._version += 1
+        if self._listeners:
+            self._notify(entry)
         return entry
 
     def _next_retry_attempts(self, event: str, step: engine.Step, undone_event: str | None) -> int:

@@ -356,3 +356,31 @@ async def test_entry_repr_is_plain_and_readable(make_workflow):
         "event_data=None, timestamp='2026-03-01T09:00:00+00:00', duration='0:00:00', "
         "context={'n': 1})"
     )
+
+
+async def test_subscribers_hear_every_change_after_it_is_applied(make_workflow):
+    sm = make_workflow()
+    heard: list[tuple[str, object]] = []
+
+    def listener(machine, entry):
+        heard.append((str(machine.state), entry and entry.event))
+
+    def broken(machine, entry):
+        raise RuntimeError("a broken listener changes nothing")
+
+    unsubscribe = sm.subscribe(listener)
+    sm.subscribe(broken)
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    await sm.process_event("Start")
+    await sm.set_context("n", 1)
+    await asyncio.sleep(0)
+    assert heard == [("Running", "Start"), ("Running", None)]
+    assert sm.state == S.RUNNING
+    assert len(errors) == 2
+    unsubscribe()
+    unsubscribe()  # harmless twice
+    await sm.process_event("Pause")
+    await asyncio.sleep(0)
+    assert len(heard) == 2
