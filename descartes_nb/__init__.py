@@ -39,6 +39,15 @@ from .errors import (
     WorkflowNotFoundError,
 )
 from .orchestrator import BroadcastResult, WorkflowOrchestrator
+from .store import (
+    Checkpoint,
+    RecoveryFailure,
+    RecoveryReport,
+    SqliteWorkflowStore,
+    StateStoreConfig,
+    StoreStats,
+    WorkflowRecovery,
+)
 from .sync import run_sync
 
 __version__ = "0.1.0"
@@ -46,6 +55,7 @@ __version__ = "0.1.0"
 __all__ = [
     "LIFECYCLE",
     "BroadcastResult",
+    "Checkpoint",
     "Clock",
     "ConcurrentModificationError",
     "DefinitionError",
@@ -58,15 +68,20 @@ __all__ = [
     "ManualClock",
     "OrchestratorError",
     "RecoveryError",
+    "RecoveryFailure",
+    "RecoveryReport",
     "RetryPolicy",
     "SchemaVersionError",
     "SerializationError",
     "SerializedWorkflow",
+    "SqliteWorkflowStore",
     "StateDef",
     "StateHandler",
     "StateHistoryEntry",
     "StateMachineError",
+    "StateStoreConfig",
     "StoreError",
+    "StoreStats",
     "SystemClock",
     "TimerHandle",
     "TransitionDef",
@@ -78,6 +93,7 @@ __all__ = [
     "WorkflowMetadata",
     "WorkflowNotFoundError",
     "WorkflowOrchestrator",
+    "WorkflowRecovery",
     "WorkflowState",
     "WorkflowStateMachine",
     "WorkflowStore",

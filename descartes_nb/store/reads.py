@@ -1,0 +1,114 @@
+"""Reads a store runs on its connection's thread: workflows, history, listings."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from typing import Any, Final
+
+from ..core.history import StateHistoryEntry
+from ..core.serialization import SerializedWorkflow
+from ..errors import SerializationError, WorkflowNotFoundError
+from .codec import HEADER_COLUMNS, TRANSITION_COLUMNS, entries_from_rows, workflow_from_row
+
+__all__ = [
+    "integrity_problems",
+    "list_workflow_ids",
+    "read_all_workflows",
+    "read_history",
+    "read_workflow",
+    "workflow_key",
+]
+
+_HEADER: Final = f"SELECT key, {HEADER_COLUMNS} FROM workflows"
+_HISTORY: Final = (
+    f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE workflow = ? AND seq >= ? "
+    "ORDER BY seq LIMIT ?"
+)
+
+
+def workflow_key(conn: sqlite3.Connection, workflow_id: str) -> int:
+    """The row key of a stored workflow.
+
+    Raises:
+        WorkflowNotFoundError: it is not stored.
+    """
+    row = conn.execute("SELECT key FROM workflows WHERE id = ?", (workflow_id,)).fetchone()
+    if row is None:
+        raise WorkflowNotFoundError(f"no workflow {workflow_id!r} is stored")
+    key: int = row[0]
+    return key
+
+
+def read_workflow(conn: sqlite3.Connection, workflow_id: str) -> SerializedWorkflow:
+    """Read one workflow with its newest ``max_history`` transitions.
+
+    Raises:
+        WorkflowNotFoundError: it is not stored.
+        SerializationError: a stored value is unreadable.
+    """
+    row = conn.execute(f"{_HEADER} WHERE id = ?", (workflow_id,)).fetchone()
+    if row is None:
+        raise WorkflowNotFoundError(f"no workflow {workflow_id!r} is stored")
+    return _workflow(conn, row)
+
+
+def read_all_workflows(
+    conn: sqlite3.Connection,
+) -> list[tuple[str, SerializedWorkflow | SerializationError]]:
+    """Read every workflow, by id; an unreadable one gives the error instead."""
+    out: list[tuple[str, SerializedWorkflow | SerializationError]] = []
+    for row in conn.execute(f"{_HEADER} ORDER BY id").fetchall():
+        try:
+            out.append((row[1], _workflow(conn, row)))
+        except SerializationError as exc:
+            out.append((row[1], exc))
+    return out
+
+
+def _workflow(conn: sqlite3.Connection, row: tuple[Any, ...]) -> SerializedWorkflow:
+    key, header = row[0], row[1:]
+    workflow = workflow_from_row(header, ())  # checks the header before its counts are used
+    first = max(1, workflow.transition_count - workflow.max_history + 1)
+    history = _entries(conn, key, first, workflow.max_history, f"workflow {header[0]!r}")
+    return dataclasses.replace(workflow, history=tuple(history))
+
+
+def _entries(
+    conn: sqlite3.Connection, key: int, first: int, limit: int | None, where: str
+) -> list[StateHistoryEntry]:
+    """Decode up to ``limit`` transitions from seq ``first`` on, reading the row before too."""
+    rows = conn.execute(_HISTORY, (key, first - 1, -1 if limit is None else limit + 1)).fetchall()
+    previous = rows.pop(0) if rows and rows[0][0] == first - 1 else None
+    return entries_from_rows(rows if limit is None else rows[:limit], f"{where} history", previous)
+
+
+def read_history(
+    conn: sqlite3.Connection, workflow_id: str, since_seq: int, limit: int | None
+) -> list[StateHistoryEntry]:
+    """The stored transitions after seq ``since_seq``, oldest first, at most ``limit``.
+
+    Raises:
+        WorkflowNotFoundError: the workflow is not stored.
+        SerializationError: a stored value is unreadable.
+    """
+    key = workflow_key(conn, workflow_id)
+    return _entries(conn, key, since_seq + 1, limit, f"workflow {workflow_id!r}")
+
+
+def list_workflow_ids(
+    conn: sqlite3.Connection, state: str | None, definition: str | None
+) -> list[str]:
+    """The stored workflow ids, sorted, optionally only those in a state or definition."""
+    rows = conn.execute(
+        "SELECT id FROM workflows WHERE (?1 IS NULL OR state = ?1) "
+        "AND (?2 IS NULL OR definition = ?2) ORDER BY id",
+        (state, definition),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def integrity_problems(conn: sqlite3.Connection) -> list[str]:
+    """What ``PRAGMA integrity_check`` finds wrong (an empty list when the file is sound)."""
+    found = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
+    return [] if found == ["ok"] else found
