@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -88,11 +89,15 @@ def parse_context(text: object, where: str) -> Mapping[str, JSONValue]:
     return MappingProxyType(value) if value else EMPTY_CONTEXT
 
 
+@functools.lru_cache(maxsize=1024)
 def time_text(value: datetime) -> str:
-    """ISO-8601 UTC text with microseconds and a ``Z``: sorts as text in time order."""
-    if value.utcoffset() != _ZERO:
+    """ISO-8601 UTC text with microseconds and a ``Z``: sorts as text in time order.
+
+    Cached: a change writes the same few times (now, created_at) several times over.
+    """
+    if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_time(text: object, where: str) -> datetime:

@@ -31,7 +31,6 @@ MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
                 state_entered_at TEXT NOT NULL
             )
             """,
-            "CREATE INDEX workflows_state ON workflows (state)",
             """
             CREATE TABLE transitions (
                 workflow       INTEGER NOT NULL REFERENCES workflows (key) ON DELETE CASCADE,
@@ -91,25 +90,29 @@ def initialize_schema(conn: sqlite3.Connection, where: str) -> int:
         SchemaVersionError: the database was written by a newer schema.
     """
     applied = 0
-    while True:
-        _check_version(schema_version(conn), where)
+    while _behind(conn, where):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            version = schema_version(conn)
-            _check_version(version, where)
-            if version == SCHEMA_VERSION:
-                conn.execute("COMMIT")
-                return applied
-            _name, statements = MIGRATIONS[version]
-            for statement in statements:
-                conn.execute(statement)
-            # PRAGMA takes no parameters; the value is our own int.
-            conn.execute(f"PRAGMA user_version = {version + 1}")
+            version = schema_version(conn)  # again, under the lock: another process may be first
+            if version < SCHEMA_VERSION:
+                _name, statements = MIGRATIONS[version]
+                for statement in statements:
+                    conn.execute(statement)
+                # PRAGMA takes no parameters; the value is our own int.
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+                applied += 1
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        applied += 1
+    return applied
+
+
+def _behind(conn: sqlite3.Connection, where: str) -> bool:
+    """Whether migrations are missing (raising if the database is ahead of us)."""
+    version = schema_version(conn)
+    _check_version(version, where)
+    return version < SCHEMA_VERSION
 
 
 def _check_version(version: int, where: str) -> None:

@@ -122,7 +122,7 @@ class SqliteWorkflowStore:
             raise self._translate(exc, "opening") from exc
         self._db = db
         try:
-            await self._run("opening", self._configure)
+            await self._run("opening", _configure, self._path, self._config)
         except BaseException:
             self._db = None
             await db.close()
@@ -161,20 +161,6 @@ class SqliteWorkflowStore:
                 source=self,
             )
 
-    def _configure(self, conn: sqlite3.Connection) -> None:
-        """Set the pragmas of this connection and migrate the schema (connection thread)."""
-        milliseconds = int(self._config.busy_timeout.total_seconds() * 1000)
-        conn.execute(f"PRAGMA busy_timeout = {milliseconds}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode != "wal" and self._path != ":memory:":
-            raise StoreError(
-                f"database {self._path!r} cannot use write-ahead logging (journal mode "
-                f"stays {mode!r}); put it on a local file system"
-            )
-        conn.execute(f"PRAGMA synchronous = {self._config.synchronous}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        initialize_schema(conn, self._path)
-
     async def initialize_schema(self) -> int:
         """Apply the schema migrations the database lacks (``open`` already does).
 
@@ -189,7 +175,12 @@ class SqliteWorkflowStore:
     # -- the connection thread -----------------------------------------------------------
 
     async def _run(self, doing: str, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run ``fn(connection, *args)`` on the connection's thread; translate its errors."""
+        """Run ``fn(connection, *args)`` on the connection's thread; translate its errors.
+
+        ``fn`` and ``args`` must not hold the store or the aiosqlite connection: its thread
+        keeps its last job alive, which would keep an unclosed store (and the thread, which
+        then never stops) from being collected.
+        """
         db = self._db
         if db is None:
             raise StoreError(f"{self!r} is not open: use 'async with' or 'await store.open()'")
@@ -197,7 +188,7 @@ class SqliteWorkflowStore:
             # One thread round trip for the whole function. aiosqlite's public methods
             # take one per statement, which would cost three to four times as much per
             # transaction; _execute is what they all use underneath.
-            result: _T = await db._execute(_call, db, fn, args)  # type: ignore[no-untyped-call]
+            result: _T = await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call]
         except sqlite3.Error as exc:
             raise self._translate(exc, doing) from exc
         return result
@@ -435,6 +426,16 @@ class SqliteWorkflowStore:
         return await self.load_workflow(workflow_id)
 
 
-def _call(db: aiosqlite.Connection, fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
-    """Call ``fn`` with the sqlite3 connection (runs on the connection's thread)."""
-    return fn(db._conn, *args)
+def _configure(conn: sqlite3.Connection, path: str, config: StateStoreConfig) -> None:
+    """Set the pragmas of a connection and migrate the schema (on the connection's thread)."""
+    milliseconds = int(config.busy_timeout.total_seconds() * 1000)
+    conn.execute(f"PRAGMA busy_timeout = {milliseconds}")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode != "wal" and path != ":memory:":
+        raise StoreError(
+            f"database {path!r} cannot use write-ahead logging (journal mode stays "
+            f"{mode!r}); put it on a local file system"
+        )
+    conn.execute(f"PRAGMA synchronous = {config.synchronous}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    initialize_schema(conn, path)

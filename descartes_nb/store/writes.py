@@ -90,37 +90,39 @@ def write_batch(
 ) -> list[StoreError | None]:
     """Write many changes in one transaction; return, per change, None or why it failed.
 
-    A change that conflicts fails alone: each runs inside its own savepoint.
+    A change that conflicts fails alone (it is found before any of it is written). If one
+    breaks a constraint halfway, the transaction is rolled back and each change is written
+    in a transaction of its own, so that again only that one fails.
     """
-    results: list[StoreError | None] = []
-    with transaction(conn):
+    try:
+        with transaction(conn):
+            return [_write_or_conflict(conn, change, retention) for change in changes]
+    except sqlite3.IntegrityError:
         if len(changes) == 1:
-            try:
-                write_change(conn, changes[0], retention)
-                results.append(None)
-            except ConcurrentModificationError as exc:  # raised before anything was written
-                results.append(exc)
-        else:
-            results.extend(_write_isolated(conn, c, retention) for c in changes)
-    return results
+            raise
+    return [_write_alone(conn, change, retention) for change in changes]
 
 
-def _write_isolated(
+def _write_or_conflict(
     conn: sqlite3.Connection, change: EncodedChange, retention: Retention
-) -> StoreError | None:
-    conn.execute("SAVEPOINT change")
+) -> ConcurrentModificationError | None:
     try:
         write_change(conn, change, retention)
-    except (ConcurrentModificationError, sqlite3.IntegrityError) as exc:
-        conn.execute("ROLLBACK TO change")
-        conn.execute("RELEASE change")
-        if isinstance(exc, StoreError):
-            return exc
+    except ConcurrentModificationError as exc:  # found before anything of it was written
+        return exc
+    return None
+
+
+def _write_alone(
+    conn: sqlite3.Connection, change: EncodedChange, retention: Retention
+) -> StoreError | None:
+    try:
+        with transaction(conn):
+            return _write_or_conflict(conn, change, retention)
+    except sqlite3.IntegrityError as exc:
         error = StoreError(f"workflow {change.workflow_id!r} could not be written: {exc}")
         error.__cause__ = exc
         return error
-    conn.execute("RELEASE change")
-    return None
 
 
 def write_change(conn: sqlite3.Connection, change: EncodedChange, retention: Retention) -> None:
