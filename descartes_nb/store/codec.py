@@ -18,9 +18,11 @@ from ..errors import SerializationError
 __all__ = [
     "HEADER_COLUMNS",
     "TRANSITION_COLUMNS",
+    "check_names",
     "duration_us",
     "entries_from_rows",
     "header_row",
+    "is_utf8",
     "json_text",
     "parse_context",
     "parse_json",
@@ -55,11 +57,43 @@ _encode: Final = json.JSONEncoder(
 _decode: Final = json.JSONDecoder(parse_constant=_refuse_constant).decode
 
 
+_encode_ascii: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
 def json_text(value: JSONValue | Mapping[str, JSONValue]) -> str:
-    """Compact JSON text for a value already checked to be JSON."""
+    """Compact JSON text for a value already checked to be JSON.
+
+    Text stays readable (not escaped), except text SQLite cannot store as UTF-8 (lone
+    surrogates): then the whole value is written in ASCII escapes, which read back the same.
+    """
     if isinstance(value, MappingProxyType):
         value = dict(value)
-    return _encode(value)
+    text: str = _encode(value)
+    if not text.isascii() and not is_utf8(text):
+        text = _encode_ascii(value)
+    return text
+
+
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` can be stored as UTF-8 (it holds no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_names(where: str, *names: str) -> None:
+    """Check that names (ids, states, events) can be stored as UTF-8 text.
+
+    Raises:
+        SerializationError: naming the first one that cannot.
+    """
+    for name in names:
+        if not name.isascii() and not is_utf8(name):
+            raise SerializationError(
+                f"{where}: {name!r} holds a lone surrogate, which cannot be stored as UTF-8"
+            )
 
 
 def parse_json(text: object, where: str) -> JSONValue:
@@ -132,7 +166,7 @@ def transition_row(
         str(entry.from_state),
         str(entry.to_state),
         entry.event,
-        None if data is None else _encode(data),
+        None if data is None else json_text(data),
         time_text(entry.timestamp),
         entry.duration // _MICROSECOND,
         context_text,

@@ -20,7 +20,7 @@ from ..errors import SerializationError, StoreError
 from . import checkpoint, reads, writes
 from .batch import GroupCommit, StoreStats
 from .checkpoint import Checkpoint
-from .codec import header_row, json_text, time_text, transition_row, transition_rows
+from .codec import check_names, header_row, json_text, time_text, transition_row, transition_rows
 from .config import DEFAULT_DATABASE, StateStoreConfig, database_path
 from .schema import initialize_schema
 
@@ -191,6 +191,8 @@ class SqliteWorkflowStore:
             result: _T = await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call]
         except sqlite3.Error as exc:
             raise self._translate(exc, doing) from exc
+        except UnicodeEncodeError as exc:  # a name with a lone surrogate, given to SQLite
+            raise SerializationError(f"{doing}: text that is not valid UTF-8 ({exc})") from exc
         return result
 
     def _translate(self, exc: sqlite3.Error, doing: str) -> StoreError:
@@ -227,7 +229,10 @@ class SqliteWorkflowStore:
                 (another writer got there first); nothing was written.
             StoreError: the database failed; nothing was written.
         """
-        wid, context = change.workflow_id, change.context
+        wid, context, entry = change.workflow_id, change.context, change.entry
+        check_names(f"workflow {wid!r}", wid, change.definition, change.state)
+        if entry is not None:
+            check_names(f"workflow {wid!r}", entry.event, entry.from_state)
         cached = self._texts.get(wid)
         if cached is not None and cached[0] is context:
             text = cached[1]
@@ -235,7 +240,6 @@ class SqliteWorkflowStore:
             text = json_text(context)
             self._texts[wid] = (context, text)
         transition = None
-        entry = change.entry
         if entry is not None:
             before, previous = entry.context_before, change.previous_context
             if previous is not None and (before is previous or before == previous):

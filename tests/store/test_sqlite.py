@@ -429,3 +429,16 @@ async def test_any_workflow_id_round_trips(store, clock, db_path, workflow_id):
     tables = {row[0] for row in query(db_path, "SELECT name FROM sqlite_master")}
     assert {"workflows", "transitions", "checkpoints"} <= tables
     assert await store.check_integrity() == []
+
+
+async def test_lone_surrogates_persist_in_json_and_are_refused_in_names(store, clock):
+    sm = dn.WorkflowStateMachine("s", store=store, clock=clock, context={"k": "\ud83d"})
+    await sm.process_event(E.custom("note", {"text": "half \udc00 a pair"}))
+    assert await store.load_workflow("s") == sm.serialize()
+    odd = dn.WorkflowStateMachine("bad-\ud800", store=store, clock=clock)
+    with pytest.raises(dn.SerializationError, match="lone surrogate"):
+        await odd.process_event("Start")
+    assert odd.state == S.IDLE
+    with pytest.raises(dn.SerializationError, match="not valid UTF-8"):
+        await store.load_workflow("bad-\ud800")
+    assert await store.list_workflows() == ["s"]
