@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
@@ -434,7 +435,7 @@ def _configure(conn: sqlite3.Connection, path: str, config: StateStoreConfig) ->
     """Set the pragmas of a connection and migrate the schema (on the connection's thread)."""
     milliseconds = int(config.busy_timeout.total_seconds() * 1000)
     conn.execute(f"PRAGMA busy_timeout = {milliseconds}")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    mode = _switch_to_wal(conn, config.busy_timeout.total_seconds())
     if mode != "wal" and path != ":memory:":
         raise StoreError(
             f"database {path!r} cannot use write-ahead logging (journal mode stays "
@@ -443,3 +444,20 @@ def _configure(conn: sqlite3.Connection, path: str, config: StateStoreConfig) ->
     conn.execute(f"PRAGMA synchronous = {config.synchronous}")
     conn.execute("PRAGMA foreign_keys = ON")
     initialize_schema(conn, path)
+
+
+def _switch_to_wal(conn: sqlite3.Connection, timeout: float) -> str:
+    """Set WAL journal mode and return the mode in effect (on the connection's thread).
+
+    Several connections switching a new file at once get SQLITE_BUSY without SQLite's
+    busy handler being called, so this one waits itself, up to the busy timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            mode: str = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            return mode
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorname != "SQLITE_BUSY" or time.monotonic() > deadline:
+                raise
+        time.sleep(0.001)
