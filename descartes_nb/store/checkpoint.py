@@ -76,12 +76,13 @@ def list_checkpoints(conn: sqlite3.Connection, workflow_id: str) -> list[Checkpo
     Raises:
         WorkflowNotFoundError: the workflow is not stored.
     """
-    key = workflow_key(conn, workflow_id)
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM checkpoints AS c JOIN workflows AS w ON w.key = c.workflow "
-        "WHERE c.workflow = ? ORDER BY c.key",
-        (key,),
+        "WHERE w.id = ? ORDER BY c.key",
+        (workflow_id,),
     ).fetchall()
+    if not rows:
+        workflow_key(conn, workflow_id)  # raises when the workflow is not stored
     return [_checkpoint(row) for row in rows]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 from ..core.history import StateHistoryEntry
@@ -17,6 +19,7 @@ __all__ = [
     "read_all_workflows",
     "read_history",
     "read_workflow",
+    "snapshot",
     "workflow_key",
 ]
 
@@ -25,6 +28,19 @@ _HISTORY: Final = (
     f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE workflow = ? AND seq >= ? "
     "ORDER BY seq LIMIT ?"
 )
+
+
+@contextmanager
+def snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """Read inside one transaction: every statement sees the same committed state.
+
+    Without it, another process could commit between reading a header and its history.
+    """
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")  # a read transaction: ending it writes nothing
 
 
 def workflow_key(conn: sqlite3.Connection, workflow_id: str) -> int:
@@ -47,10 +63,11 @@ def read_workflow(conn: sqlite3.Connection, workflow_id: str) -> SerializedWorkf
         WorkflowNotFoundError: it is not stored.
         SerializationError: a stored value is unreadable.
     """
-    row = conn.execute(f"{_HEADER} WHERE id = ?", (workflow_id,)).fetchone()
-    if row is None:
-        raise WorkflowNotFoundError(f"no workflow {workflow_id!r} is stored")
-    return _workflow(conn, row)
+    with snapshot(conn):
+        row = conn.execute(f"{_HEADER} WHERE id = ?", (workflow_id,)).fetchone()
+        if row is None:
+            raise WorkflowNotFoundError(f"no workflow {workflow_id!r} is stored")
+        return _workflow(conn, row)
 
 
 def read_all_workflows(
@@ -58,11 +75,12 @@ def read_all_workflows(
 ) -> list[tuple[str, SerializedWorkflow | SerializationError]]:
     """Read every workflow, by id; an unreadable one gives the error instead."""
     out: list[tuple[str, SerializedWorkflow | SerializationError]] = []
-    for row in conn.execute(f"{_HEADER} ORDER BY id").fetchall():
-        try:
-            out.append((row[1], _workflow(conn, row)))
-        except SerializationError as exc:
-            out.append((row[1], exc))
+    with snapshot(conn):
+        for row in conn.execute(f"{_HEADER} ORDER BY id").fetchall():
+            try:
+                out.append((row[1], _workflow(conn, row)))
+            except SerializationError as exc:
+                out.append((row[1], exc))
     return out
 
 
@@ -92,8 +110,9 @@ def read_history(
         WorkflowNotFoundError: the workflow is not stored.
         SerializationError: a stored value is unreadable.
     """
-    key = workflow_key(conn, workflow_id)
-    return _entries(conn, key, since_seq + 1, limit, f"workflow {workflow_id!r}")
+    with snapshot(conn):
+        key = workflow_key(conn, workflow_id)
+        return _entries(conn, key, since_seq + 1, limit, f"workflow {workflow_id!r}")
 
 
 def list_workflow_ids(
