@@ -133,12 +133,11 @@ def write_change(conn: sqlite3.Connection, change: EncodedChange, retention: Ret
             nothing was written.
     """
     header = change.header
-    if change.version == 1:
+    rows = conn.execute(
+        _UPDATE_HEADER, (*header[2:8], *header[9:11], change.workflow_id, change.version - 1)
+    ).fetchall()
+    if not rows and change.version == 1:  # version 0: stored by save_workflow, or not at all
         rows = conn.execute(_INSERT_HEADER, header).fetchall()
-    else:
-        rows = conn.execute(
-            _UPDATE_HEADER, (*header[2:8], *header[9:11], change.workflow_id, change.version - 1)
-        ).fetchall()
     if not rows:
         raise _conflict(conn, change.workflow_id, change.version - 1)
     key = rows[0][0]

@@ -301,8 +301,11 @@ async def test_orchestrator_attaches_its_machines_to_the_store(store, clock):
     orchestrator = dn.WorkflowOrchestrator(store=store)
     sm = await orchestrator.register_workflow(dn.WorkflowStateMachine("o-1", clock=clock))
     assert await store.list_workflows() == ["o-1"]
-    await orchestrator.broadcast("Start")
-    assert await store.load_workflow("o-1") == sm.serialize()
+    results = await orchestrator.broadcast("Start")
+    assert isinstance(results["o-1"], dn.StateHistoryEntry)
+    stored = await store.load_workflow("o-1")
+    assert (stored.state, stored.version) == (S.RUNNING, 1)
+    assert stored == sm.serialize()
 
 
 # -- whole workflows and single entries ----------------------------------------------------------
@@ -315,6 +318,11 @@ async def test_save_workflow_writes_and_replaces_a_whole_workflow(store, make_wo
     await sm.attach_store(store)
     assert await store.load_workflow(sm.workflow_id) == sm.serialize()
     await sm.process_event("Resume")  # attached: durable from now on
+    assert (await store.load_workflow(sm.workflow_id)).version == 3
+    fresh = make_workflow()
+    await fresh.attach_store(store)  # stored at version 0
+    await fresh.process_event("Start")
+    assert await store.load_workflow(fresh.workflow_id) == fresh.serialize()
     assert await store.load_workflow(sm.workflow_id) == sm.serialize()
     replacement = dn.WorkflowStateMachine(sm.workflow_id, clock=sm.clock)
     await replacement.process_event(E.custom("note"))
