@@ -16,6 +16,7 @@ from .codec import HEADER_COLUMNS, TRANSITION_COLUMNS, entries_from_rows, workfl
 __all__ = [
     "integrity_problems",
     "list_workflow_ids",
+    "not_found",
     "read_all_workflows",
     "read_history",
     "read_workflow",
@@ -51,9 +52,18 @@ def workflow_key(conn: sqlite3.Connection, workflow_id: str) -> int:
     """
     row = conn.execute("SELECT key FROM workflows WHERE id = ?", (workflow_id,)).fetchone()
     if row is None:
-        raise WorkflowNotFoundError(f"no workflow {workflow_id!r} is stored")
+        raise not_found(conn, workflow_id)
     key: int = row[0]
     return key
+
+
+def not_found(conn: sqlite3.Connection, workflow_id: str) -> WorkflowNotFoundError:
+    """The error for a workflow that is not stored, naming some that are."""
+    count = conn.execute("SELECT count(*) FROM workflows").fetchone()[0]
+    some = [r[0] for r in conn.execute("SELECT id FROM workflows ORDER BY id LIMIT 10")]
+    return WorkflowNotFoundError(
+        f"no workflow {workflow_id!r} is stored ({count} are: {some}{'...' if count > 10 else ''})"
+    )
 
 
 def read_workflow(conn: sqlite3.Connection, workflow_id: str) -> SerializedWorkflow:
@@ -66,7 +76,7 @@ def read_workflow(conn: sqlite3.Connection, workflow_id: str) -> SerializedWorkf
     with snapshot(conn):
         row = conn.execute(f"{_HEADER} WHERE id = ?", (workflow_id,)).fetchone()
         if row is None:
-            raise WorkflowNotFoundError(f"no workflow {workflow_id!r} is stored")
+            raise not_found(conn, workflow_id)
         return _workflow(conn, row)
 
 

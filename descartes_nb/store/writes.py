@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Final, NamedTuple
 
-from ..errors import ConcurrentModificationError, StoreError, WorkflowNotFoundError
+from ..errors import ConcurrentModificationError, StoreError
 from .codec import HEADER_COLUMNS, TRANSITION_COLUMNS, parse_time, time_text
+from .reads import not_found
 
 __all__ = [
     "EncodedChange",
@@ -254,7 +255,7 @@ def _check_next(
         (workflow_id,),
     ).fetchone()
     if row is None:
-        raise WorkflowNotFoundError(f"no workflow {workflow_id!r} is stored")
+        raise not_found(conn, workflow_id)
     key, version, count, state = row
     seq, from_state = transition[0], transition[1]
     if seq != count + 1 or from_state != state:
@@ -274,7 +275,7 @@ def delete_workflow(conn: sqlite3.Connection, workflow_id: str) -> None:
     with transaction(conn):
         row = conn.execute("SELECT key FROM workflows WHERE id = ?", (workflow_id,)).fetchone()
         if row is None:
-            raise WorkflowNotFoundError(f"no workflow {workflow_id!r} is stored")
+            raise not_found(conn, workflow_id)
         for table in ("transitions", "checkpoints"):
             conn.execute(f"DELETE FROM {table} WHERE workflow = ?", row)
         conn.execute("DELETE FROM workflows WHERE key = ?", row)
