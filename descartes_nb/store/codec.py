@@ -43,6 +43,7 @@ TRANSITION_COLUMNS: Final = (
 )
 
 _ZERO: Final = timedelta(0)
+_fromisoformat: Final = datetime.fromisoformat
 _MICROSECOND: Final = timedelta(microseconds=1)
 
 
@@ -207,6 +208,12 @@ def entries_from_rows(
             raise SerializationError(
                 f"{here}: context_before is NULL but the row before it (seq {seq - 1}) is missing"
             )
+        try:
+            timestamp = _fromisoformat(stamp)  # the fast path: our own "...Z" texts
+        except (TypeError, ValueError):
+            timestamp = None
+        if timestamp is None or timestamp.tzinfo is not UTC:
+            timestamp = parse_time(stamp, f"{here} timestamp")
         entries.append(
             StateHistoryEntry(
                 seq,
@@ -214,7 +221,7 @@ def entries_from_rows(
                 to_state,
                 event,
                 None if data is None else parse_json(data, f"{here} event_data"),
-                parse_time(stamp, f"{here} timestamp"),
+                timestamp,
                 duration * _MICROSECOND,
                 context,
                 context_before,
