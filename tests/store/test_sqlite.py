@@ -251,8 +251,24 @@ async def test_concurrent_workflows_share_one_transaction(durable, store):
     after = store.stats
     assert after.changes - before.changes == 100
     assert after.transactions - before.transactions == 1
+    await asyncio.gather(*(sm.process_event("Pause") for sm in machines))
+    await asyncio.gather(*(sm.set_context("k", sm.workflow_id) for sm in machines))
+    assert store.stats.transactions - after.transactions == 2
     for sm in machines[::17]:
         assert await store.load_workflow(sm.workflow_id) == sm.serialize()
+
+
+async def test_grouped_changes_respect_history_limits(db_path, clock):
+    config = dn.StateStoreConfig(history_limit=2)
+    async with dn.SqliteWorkflowStore(db_path, config, clock=clock) as store:
+        machines = [dn.WorkflowStateMachine(f"g{i}", store=store, clock=clock) for i in range(5)]
+        await asyncio.gather(*(sm.process_event("Start") for sm in machines))
+        for event in ("Pause", "Resume", "Pause"):
+            await asyncio.gather(*(sm.process_event(event) for sm in machines))
+        assert store.stats.transactions == 4
+        assert query(db_path, "SELECT count(*), min(seq) FROM transitions") == [(10, 3)]
+        for sm in machines:
+            assert await store.get_workflow_history(sm.workflow_id) == list(sm.history)[-2:]
 
 
 async def test_a_conflict_in_a_group_fails_only_its_own_change(durable, store, clock):
