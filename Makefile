@@ -31,6 +31,7 @@ unit: $(STAMP)
 ## bench: the benchmarks of bench/ (figures also in bench/README.md)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_store.py
 
 clean:
 	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import time
@@ -120,6 +121,9 @@ class SqliteWorkflowStore:
         try:
             await db
         except sqlite3.Error as exc:
+            # aiosqlite stops its thread without waiting for it; wait here, or the thread
+            # may report to an event loop that has closed by then.
+            await asyncio.to_thread(db._thread.join)
             raise self._translate(exc, "opening") from exc
         self._db = db
         try:

@@ -466,3 +466,50 @@ async def test_lone_surrogates_persist_in_json_and_are_refused_in_names(store, c
     with pytest.raises(dn.SerializationError, match="not valid UTF-8"):
         await store.load_workflow("bad-\ud800")
     assert await store.list_workflows() == ["s"]
+
+
+async def test_a_row_in_the_way_fails_only_its_own_change_in_a_group(durable, store, db_path):
+    machines = [durable() for _ in range(4)]
+    await asyncio.gather(*(sm.process_event("Start") for sm in machines))
+    blocked = machines[2]
+    key = query(db_path, "SELECT key FROM workflows WHERE id = ?", blocked.workflow_id)[0][0]
+    # Someone else wrote seq 2 of this workflow without moving its header.
+    query(
+        db_path,
+        "INSERT INTO transitions SELECT workflow, 2, to_state, to_state, 'x', NULL, timestamp, "
+        "0, context, NULL FROM transitions WHERE workflow = ? AND seq = 1",
+        key,
+    )
+    before = snapshot(blocked)
+    results = await asyncio.gather(
+        *(sm.process_event("Pause") for sm in machines), return_exceptions=True
+    )
+    failed = results[2]
+    assert isinstance(failed, dn.StoreError)
+    assert "could not be written: UNIQUE constraint failed" in str(failed)
+    assert snapshot(blocked) == before
+    for sm, result in zip(machines, results, strict=True):
+        if sm is not blocked:
+            assert isinstance(result, dn.StateHistoryEntry)
+            assert await store.load_workflow(sm.workflow_id) == sm.serialize()
+    with pytest.raises(dn.StoreError, match="UNIQUE constraint failed"):
+        await blocked.process_event("Pause")  # alone, the same row is still in the way
+
+
+async def test_a_cancelled_change_may_be_committed_and_the_machine_then_conflicts(durable, store):
+    sm = durable()
+    await sm.process_event("Start")
+    task = asyncio.create_task(sm.process_event("Pause"))
+    await asyncio.sleep(0)  # the change is queued: the commit goes ahead without its caller
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await store.close()  # waits for the writes in flight
+    await store.open()
+    stored = await store.load_workflow(sm.workflow_id)
+    assert (stored.state, stored.version) == (S.PAUSED, 2)
+    assert sm.state == S.RUNNING  # the machine never applied it
+    with pytest.raises(dn.ConcurrentModificationError):
+        await sm.process_event("Complete")
+    recovered = await dn.WorkflowRecovery(store).recover_workflow(sm.workflow_id)
+    assert recovered.serialize() == stored
