@@ -191,37 +191,28 @@ def entries_from_rows(
     last_seq, last_text, last_context = _start_from(previous, where)
     for row in rows:
         seq, from_state, to_state, event, data, stamp, duration, text, before = row
-        here = f"{where} seq {seq!r}"
-        if type(seq) is not int or type(duration) is not int:
-            raise SerializationError(f"{here}: seq and duration_us must be integers")
-        if type(from_state) is not str or type(to_state) is not str or type(event) is not str:
-            raise SerializationError(f"{here}: from_state, to_state and event must be text")
+        _check_types(row, where)
         if last_context is not None and text == last_text:
             context = last_context
         else:
-            context = parse_context(text, f"{here} context")
+            context = parse_context(text, f"{where} seq {seq} context")
         if before is not None:
-            context_before = parse_context(before, f"{here} context_before")
+            context_before = parse_context(before, f"{where} seq {seq} context_before")
         elif last_seq == seq - 1 and last_context is not None:
             context_before = last_context
         else:
             raise SerializationError(
-                f"{here}: context_before is NULL but the row before it (seq {seq - 1}) is missing"
+                f"{where} seq {seq}: context_before is NULL but the row before it "
+                f"(seq {seq - 1}) is missing"
             )
-        try:
-            timestamp = _fromisoformat(stamp)  # the fast path: our own "...Z" texts
-        except (TypeError, ValueError):
-            timestamp = None
-        if timestamp is None or timestamp.tzinfo is not UTC:
-            timestamp = parse_time(stamp, f"{here} timestamp")
         entries.append(
             StateHistoryEntry(
                 seq,
                 from_state,
                 to_state,
                 event,
-                None if data is None else parse_json(data, f"{here} event_data"),
-                timestamp,
+                None if data is None else parse_json(data, f"{where} seq {seq} event_data"),
+                _row_time(stamp, where, seq),
                 duration * _MICROSECOND,
                 context,
                 context_before,
@@ -229,6 +220,25 @@ def entries_from_rows(
         )
         last_seq, last_text, last_context = seq, text, context
     return entries
+
+
+def _check_types(row: Sequence[Any], where: str) -> None:
+    seq, from_state, to_state, event, _data, _stamp, duration, _text, _before = row
+    if type(seq) is not int or type(duration) is not int:
+        raise SerializationError(f"{where} seq {seq!r}: seq and duration_us must be integers")
+    if type(from_state) is not str or type(to_state) is not str or type(event) is not str:
+        raise SerializationError(f"{where} seq {seq}: from_state, to_state and event must be text")
+
+
+def _row_time(stamp: object, where: str, seq: int) -> datetime:
+    """``parse_time``, with a fast path for the texts the store writes."""
+    try:
+        value = _fromisoformat(stamp)  # type: ignore[arg-type]  # a wrong type raises
+    except (TypeError, ValueError):
+        value = None
+    if value is None or value.tzinfo is not UTC:
+        value = parse_time(stamp, f"{where} seq {seq} timestamp")
+    return value
 
 
 def _start_from(

@@ -1,13 +1,18 @@
-"""StateStoreConfig and database locations: what a SQLite store is opened with."""
+"""What a SQLite store is opened with: StateStoreConfig, database locations, pragmas."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, Literal
 
-__all__ = ["DEFAULT_DATABASE", "StateStoreConfig", "database_path"]
+from ..errors import StoreError
+from .schema import initialize_schema
+
+__all__ = ["DEFAULT_DATABASE", "StateStoreConfig", "configure_connection", "database_path"]
 
 DEFAULT_DATABASE: Final = "workflows.db"
 _URL_PREFIX: Final = "sqlite:///"
@@ -79,3 +84,40 @@ def database_path(path_or_url: str | os.PathLike[str]) -> str:
     if not path:
         raise ValueError(f"no database path in {path_or_url!r}")
     return path
+
+
+def configure_connection(conn: sqlite3.Connection, path: str, config: StateStoreConfig) -> None:
+    """Set a new connection's pragmas and migrate the schema (on the connection's thread).
+
+    Raises:
+        StoreError: the file cannot use WAL.
+        SchemaVersionError: the database was written by a newer schema.
+    """
+    milliseconds = int(config.busy_timeout.total_seconds() * 1000)
+    conn.execute(f"PRAGMA busy_timeout = {milliseconds}")
+    mode = _switch_to_wal(conn, config.busy_timeout.total_seconds())
+    if mode != "wal" and path != ":memory:":
+        raise StoreError(
+            f"database {path!r} cannot use write-ahead logging (journal mode stays "
+            f"{mode!r}); put it on a local file system"
+        )
+    conn.execute(f"PRAGMA synchronous = {config.synchronous}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    initialize_schema(conn, path)
+
+
+def _switch_to_wal(conn: sqlite3.Connection, timeout: float) -> str:
+    """Set WAL journal mode and return the mode in effect (on the connection's thread).
+
+    Several connections switching a new file at once get SQLITE_BUSY without SQLite's
+    busy handler being called, so this one waits itself, up to the busy timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            mode: str = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            return mode
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorname != "SQLITE_BUSY" or time.monotonic() > deadline:
+                raise
+        time.sleep(0.001)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
@@ -23,7 +22,7 @@ from . import checkpoint, reads, writes
 from .batch import GroupCommit, StoreStats
 from .checkpoint import Checkpoint
 from .codec import check_names, header_row, json_text, time_text, transition_row, transition_rows
-from .config import DEFAULT_DATABASE, StateStoreConfig, database_path
+from .config import DEFAULT_DATABASE, StateStoreConfig, configure_connection, database_path
 from .schema import initialize_schema
 
 if TYPE_CHECKING:
@@ -127,7 +126,7 @@ class SqliteWorkflowStore:
             raise self._translate(exc, "opening") from exc
         self._db = db
         try:
-            await self._run("opening", _configure, self._path, self._config)
+            await self._run("opening", configure_connection, self._path, self._config)
         except BaseException:
             self._db = None
             await db.close()
@@ -433,35 +432,3 @@ class SqliteWorkflowStore:
         )
         self._texts.pop(workflow_id, None)
         return await self.load_workflow(workflow_id)
-
-
-def _configure(conn: sqlite3.Connection, path: str, config: StateStoreConfig) -> None:
-    """Set the pragmas of a connection and migrate the schema (on the connection's thread)."""
-    milliseconds = int(config.busy_timeout.total_seconds() * 1000)
-    conn.execute(f"PRAGMA busy_timeout = {milliseconds}")
-    mode = _switch_to_wal(conn, config.busy_timeout.total_seconds())
-    if mode != "wal" and path != ":memory:":
-        raise StoreError(
-            f"database {path!r} cannot use write-ahead logging (journal mode stays "
-            f"{mode!r}); put it on a local file system"
-        )
-    conn.execute(f"PRAGMA synchronous = {config.synchronous}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    initialize_schema(conn, path)
-
-
-def _switch_to_wal(conn: sqlite3.Connection, timeout: float) -> str:
-    """Set WAL journal mode and return the mode in effect (on the connection's thread).
-
-    Several connections switching a new file at once get SQLITE_BUSY without SQLite's
-    busy handler being called, so this one waits itself, up to the busy timeout.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            mode: str = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            return mode
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorname != "SQLITE_BUSY" or time.monotonic() > deadline:
-                raise
-        time.sleep(0.001)

@@ -513,3 +513,18 @@ async def test_a_cancelled_change_may_be_committed_and_the_machine_then_conflict
         await sm.process_event("Complete")
     recovered = await dn.WorkflowRecovery(store).recover_workflow(sm.workflow_id)
     assert recovered.serialize() == stored
+
+
+def pragmas(conn: sqlite3.Connection) -> list[object]:
+    names = ("synchronous", "busy_timeout", "journal_mode", "foreign_keys")
+    return [conn.execute(f"PRAGMA {name}").fetchone()[0] for name in names]
+
+
+@pytest.mark.parametrize(
+    ("level", "number"), [("OFF", 0), ("NORMAL", 1), ("FULL", 2), ("EXTRA", 3)]
+)
+async def test_config_sets_the_connection_pragmas(db_path, level, number):
+    config = dn.StateStoreConfig(synchronous=level, busy_timeout=timedelta(milliseconds=1500))
+    async with dn.SqliteWorkflowStore(db_path, config) as store:
+        # Read on the store's own connection: pragmas are per connection.
+        assert await store._run("reading pragmas", pragmas) == [number, 1500, "wal", 1]
