@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from ..errors import StoreError
+from ..errors import StateMachineError, StoreError
 from .writes import EncodedChange
 
 __all__ = ["GroupCommit", "StoreStats"]
@@ -78,6 +78,11 @@ class GroupCommit:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: len(batch)]
                 await self._commit(batch)
+        except BaseException as exc:  # cancelled: nobody may be left waiting forever
+            waiting, self._pending = self._pending, []
+            for _, done in waiting:
+                _fail(done, exc)
+            raise
         finally:
             self._task = None
 
@@ -87,9 +92,9 @@ class GroupCommit:
         except BaseException as exc:
             for _, done in batch:
                 _fail(done, exc)
-            if not isinstance(exc, StoreError):
+            if not isinstance(exc, Exception):
                 raise
-            return
+            return  # each caller has the error; the next batch may well succeed
         conflicts = 0
         for (_, done), error in zip(batch, results, strict=True):
             conflicts += error is not None
@@ -106,14 +111,13 @@ class GroupCommit:
 
 
 def _fail(done: asyncio.Future[None], exc: BaseException) -> None:
-    """Fail one caller with its own copy of a whole-batch error (chained to it)."""
+    """Fail one caller with its own copy of a whole-batch error (chained like it)."""
     if done.done():
         return
-    if isinstance(exc, StoreError):
-        copy = type(exc)(str(exc))
-        copy.__cause__ = exc.__cause__
-        done.set_exception(copy)
+    if isinstance(exc, StateMachineError):
+        error = type(exc)(str(exc))
+        error.__cause__ = exc.__cause__
     else:
-        error = StoreError(f"the write was interrupted: {exc!r}")
+        error = StoreError(f"the write did not finish: {exc!r}")
         error.__cause__ = exc
-        done.set_exception(error)
+    done.set_exception(error)
