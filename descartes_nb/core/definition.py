@@ -6,13 +6,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from ..errors import DefinitionError
 from .event import ROLLBACK
 from .jsonvalue import JSONValue
 
 __all__ = [
+    "PREVIOUS_STATE",
     "DefinitionProblem",
     "Guard",
     "RetryPolicy",
@@ -21,6 +22,14 @@ __all__ = [
     "WorkflowDefinition",
     "validate",
 ]
+
+PREVIOUS_STATE: Final = "@previous"
+"""A transition target: the state the workflow was in before it entered the current one.
+
+It is read from the history when the event is processed (the ``from_state`` of the newest
+entry that changed state), so ``TransitionDef("Failed", "Retry", PREVIOUS_STATE)`` returns a
+workflow to the state it failed in. It cannot be a state's name.
+"""
 
 Guard = Callable[[Mapping[str, JSONValue], JSONValue], bool]
 """A sync predicate over the context and the event data: ``guard(context, data) -> bool``."""
@@ -222,6 +231,13 @@ def _name_problems(d: WorkflowDefinition) -> Iterable[DefinitionProblem]:
                 workflow=str(d.name),
                 key="name",
             )
+        elif name == PREVIOUS_STATE:
+            yield DefinitionProblem(
+                f"state name {name!r} is reserved (as a target it means the previous state)",
+                workflow=str(d.name),
+                state=name,
+                key="name",
+            )
         elif names.count(name) > 1 and name not in reported:
             reported.add(name)
             yield DefinitionProblem(
@@ -282,7 +298,7 @@ def _transition_problems(
             state=t.source,
             key="source",
         )
-    if t.target not in d._by_name:
+    if t.target not in d._by_name and t.target != PREVIOUS_STATE:
         yield DefinitionProblem(
             f"{where}: unknown target state (states: {known})",
             workflow=d.name,

@@ -17,7 +17,7 @@ from ..errors import (
 )
 from . import engine
 from .clock import Clock, SystemClock
-from .definition import TransitionDef, WorkflowDefinition
+from .definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
 from .event import ROLLBACK, WorkflowEvent
 from .handlers import NO_HOOKS, call_guard, call_handler, hooks_of
 from .history import History, StateHistoryEntry
@@ -319,7 +319,23 @@ class WorkflowStateMachine:
             if not is_custom or self.is_terminal:
                 raise self._refusal(name)
             step = engine.internal_step(self._definition, self._state)
+        elif step.target == PREVIOUS_STATE:
+            step = self._return_step(step, name)
         return step, data
+
+    def _return_step(self, step: engine.Step, name: str) -> engine.Step:
+        """Plan a step back to the state the workflow was in before the current one."""
+        previous = self._history.previous_state()
+        if previous is None:
+            raise InvalidTransitionError(
+                f"event {name!r} refused in state {str(self._state)!r} of workflow "
+                f"{self.workflow_id!r}: it returns to the previous state, and no state change "
+                f"is left in the {len(self._history)} history entries kept",
+                workflow_id=self.workflow_id,
+                state=self._state,
+                event=name,
+            )
+        return engine.resolve_previous(self._definition, step, previous)
 
     async def _rollback(self) -> StateHistoryEntry:
         index = self._undo_index()
