@@ -111,7 +111,7 @@ def check_definitions(
         raise _error(source, [problem]) from exc
     reader = WorkflowReader(source, LineIndex(text), guards or {}, strict=strict)
     definitions = reader.read(document)
-    return definitions, reader.problems
+    return definitions, sorted(reader.problems, key=lambda p: p.line or 0)
 
 
 def _read(path_or_text: str | os.PathLike[str]) -> tuple[str, str]:

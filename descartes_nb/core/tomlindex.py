@@ -61,7 +61,9 @@ class _Scanner:
         return self.text[self.pos : self.pos + n]
 
     def record(self, path: KeyPath, pos: int) -> None:
-        self.lines.setdefault(path, self.line_at(pos))
+        line = self.line_at(pos)
+        for end in range(1, len(path) + 1):  # tables a dotted key or header creates, too
+            self.lines.setdefault(path[:end], line)
 
     def run(self) -> None:
         table: KeyPath = ()

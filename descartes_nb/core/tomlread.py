@@ -93,7 +93,7 @@ class WorkflowReader:
     ) -> None:
         """Report unknown initial states, targets, parents and initial children."""
         known = f"states: {names}"
-        if initial is not None and initial not in names:
+        if initial is not None and names and initial not in names:
             self.report.add(
                 place.at("initial_state"),
                 f"unknown initial state {initial!r} ({suggest(initial, names)}{known})",

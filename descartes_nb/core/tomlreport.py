@@ -115,9 +115,10 @@ class Reporter:
         for key in table:
             if key not in allowed:
                 note = "parallel states are not supported yet; " if key == "parallel" else ""
+                where = place.at(key)
                 self.add(
-                    place.at(key),
-                    f"unknown key {key!r} ({note}{suggest(key, allowed)}"
+                    where,
+                    f"unknown key {where.key!r} ({note}{suggest(key, allowed)}"
                     f"allowed: {', '.join(allowed)})",
                     with_key=False,
                 )
