@@ -23,6 +23,7 @@ from .core.machine import WorkflowMetadata, WorkflowStateMachine
 from .core.ports import WorkflowChange, WorkflowStore
 from .core.serialization import SerializedWorkflow
 from .core.toml import load_definitions
+from .core.tomlwrite import to_toml
 from .errors import (
     ConcurrentModificationError,
     DefinitionError,
@@ -89,5 +90,6 @@ __all__ = [
     "__version__",
     "load_definitions",
     "run_sync",
+    "to_toml",
     "validate",
 ]
