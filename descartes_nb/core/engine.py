@@ -46,7 +46,15 @@ Candidates = tuple[tuple[TransitionDef, Step], ...]
 class _Compiled:
     """Lookup tables derived from one definition; ``candidates[(state, event)]`` is the hot one."""
 
-    __slots__ = ("candidates", "configurations", "direct", "initial", "internal", "returns")
+    __slots__ = (
+        "candidates",
+        "configurations",
+        "direct",
+        "has_timers",
+        "initial",
+        "internal",
+        "returns",
+    )
 
     def __init__(self, d: WorkflowDefinition) -> None:
         leaves = [n for n in d.state_names if not d.children(n)]
@@ -74,6 +82,7 @@ class _Compiled:
             if found[0][0].guard is None and found[0][0].target != PREVIOUS_STATE
         }
         self.returns: dict[tuple[str, int, str], Step] = {}
+        self.has_timers = any(s.timeout is not None or s.retry is not None for s in d.states)
 
 
 _EMPTY: Final[Candidates] = ()
