@@ -126,7 +126,8 @@ def _read(path_or_text: str | os.PathLike[str]) -> tuple[str, str]:
         try:
             return path.read_text(encoding="utf-8"), str(path)
         except (OSError, UnicodeDecodeError) as exc:
-            raise DefinitionError(f"cannot read {str(path)!r}: {exc}", source=str(path)) from exc
+            problem = DefinitionProblem(f"cannot read {str(path)!r}: {exc}", source=str(path))
+            raise _error(str(path), [problem]) from exc
     if not isinstance(path_or_text, str):
         raise TypeError(f"expected a path or TOML text, got {path_or_text!r:.80}")
     return path_or_text, "<text>"
