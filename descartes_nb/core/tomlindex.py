@@ -17,6 +17,7 @@ KeyPath = tuple[str | int, ...]
 
 _BARE: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _SCALAR_END: Final = frozenset(",]}\n#")
+_MAX_DEPTH: Final = 64  # nested arrays and inline tables deeper than this are skipped
 _ESCAPED: Final = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
 
 
@@ -53,6 +54,7 @@ class _Scanner:
         self.lines = lines
         self.newlines = [i for i, char in enumerate(text) if char == "\n"]
         self.array_tables: dict[KeyPath, int] = {}
+        self.depth = 0
 
     def line_at(self, pos: int) -> int:
         return bisect.bisect_left(self.newlines, pos) + 1
@@ -132,12 +134,13 @@ class _Scanner:
     def value(self, path: KeyPath) -> None:
         self.skip(newlines=False)
         char = self.peek()
-        if char == "{":
+        if char in ("{", "[") and self.depth >= _MAX_DEPTH:
+            self.skip_nested()
+        elif char in ("{", "["):
             self.pos += 1
-            self.items(path, "}")
-        elif char == "[":
-            self.pos += 1
-            self.items(path, "]")
+            self.depth += 1
+            self.items(path, "}" if char == "{" else "]")
+            self.depth -= 1
         elif char in ('"', "'"):
             self.string()
         else:
@@ -161,6 +164,22 @@ class _Scanner:
             self.skip(newlines=True)
             if self.peek() == "," or self.pos == start:
                 self.pos += 1
+
+    def skip_nested(self) -> None:
+        """Step over one array or inline table without recording (and without recursion)."""
+        level = 0
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if char in ('"', "'"):
+                self.string()
+                continue
+            if char == "#":
+                self.skip(newlines=False)
+                continue
+            level += (char in "[{") - (char in "]}")
+            self.pos += 1
+            if level == 0:
+                return
 
     def string(self) -> str:
         """Consume a string of any of the four kinds and return its value (keys need it)."""

@@ -282,7 +282,9 @@ def _retry_problems(
     for key, value in (("initial", r.initial), ("max", r.max)):
         if not isinstance(value, timedelta) or value <= timedelta(0):
             yield _problem(d, s, f"retry.{key}", f"must be a positive duration, got {value!r}")
-    if isinstance(r.initial, timedelta) and isinstance(r.max, timedelta) and r.max < r.initial:
+    durations = (r.initial, r.max)
+    positive = all(isinstance(x, timedelta) and x > timedelta(0) for x in durations)
+    if positive and r.max < r.initial:
         yield _problem(d, s, "retry.max", f"{r.max} is shorter than initial {r.initial}")
     jitter_ok = isinstance(r.jitter, int | float) and not isinstance(r.jitter, bool)
     if not jitter_ok or not 0 <= r.jitter <= 1:
