@@ -16,9 +16,9 @@ The hierarchy::
     │   ├── SchemaVersionError
     │   ├── ConcurrentModificationError  another writer changed the workflow first
     │   └── RecoveryError
-    └── EventLoopRunningError         also a RuntimeError; run_sync() inside a running loop
-
-    DefinitionWarning (a UserWarning)  a definition loaded with strict=False has a doubtful part
+    ├── EventLoopRunningError         also a RuntimeError; run_sync() inside a running loop
+    └── DefinitionWarning             also a UserWarning; load_definitions(strict=False) let
+                                      a doubtful part through (a warning, not raised)
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class DefinitionError(StateMachineError):
         self.problems = tuple(problems)
 
 
-class DefinitionWarning(UserWarning):
+class DefinitionWarning(StateMachineError, UserWarning):
     """A doubtful part of a definition, let through by ``load_definitions(strict=False)``.
 
     For example an unreachable state or a dead end; the message starts with ``file:line:``.

@@ -45,6 +45,16 @@ class StateHistoryEntry(NamedTuple):
         """Whether the event left the state unchanged."""
         return self.from_state == self.to_state
 
+    def __repr__(self) -> str:
+        # Plain strings and dicts: a notebook shows this, and enum or mappingproxy noise hides
+        # what happened.
+        return (
+            f"StateHistoryEntry(seq={self.seq}, from_state={str(self.from_state)!r}, "
+            f"to_state={str(self.to_state)!r}, event={self.event!r}, "
+            f"event_data={self.event_data!r}, timestamp={self.timestamp.isoformat()!r}, "
+            f"duration={str(self.duration)!r}, context={dict(self.context)!r})"
+        )
+
 
 # History keeps one list per field (a column store) in a ring buffer; seq and duration are
 # derived from positions and neighbouring timestamps. An entry then costs about 110 bytes, and
@@ -147,7 +157,7 @@ class History(Sequence[StateHistoryEntry]):
         for name, column in zip(_COLUMNS, self._lists(), strict=True):
             out[name] = [column[i] for i in order] if order else list(column)
         times = out["timestamp"]
-        previous = [self._base_time, *times[:-1]]
+        previous = [self._base_time, *times[:-1]] if times else []
         out["duration"] = [t - p for t, p in zip(times, previous, strict=True)]
         return out
 

@@ -136,7 +136,7 @@ class WorkflowTimers:
 
     def after_step(self, step: engine.Step, at: datetime, retry_attempts: int) -> None:
         """Follow one applied step: cancel what it left, arm what it entered."""
-        if not (step.exited or step.entered):
+        if not step.moves:
             return  # an internal event: the workflow stays where it is
         for name in step.exited:
             self._cancel(self._timeouts.pop(name, None))

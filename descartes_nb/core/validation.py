@@ -158,8 +158,7 @@ def _dead_ends(d: WorkflowDefinition) -> Iterator[DefinitionProblem]:
         has_exit = any(name in sources for name in (s.name, *d.ancestors(s.name)))
         if not s.terminal and not has_exit and not d.children(s.name):
             yield DefinitionProblem(
-                f"state {s.name!r} is not terminal and has no way out "
-                "(allowed: mark it terminal, or give it a transition)",
+                f"state {s.name!r} is not terminal and has no way out",
                 workflow=d.name,
                 state=s.name,
             )
@@ -176,8 +175,7 @@ def _terminal_problems(
     start = graph.descend(d.initial_state)
     if not any(d.is_terminal(leaf) for leaf in graph.forward(start)):
         yield DefinitionProblem(
-            f"no terminal state can be reached from initial state {d.initial_state!r} "
-            f"(terminal states: {sorted(d.terminal_states)})",
+            "no terminal state can be reached",
             workflow=d.name,
             key="initial_state",
         )
@@ -204,25 +202,23 @@ def _shadowed(d: WorkflowDefinition) -> Iterator[DefinitionProblem]:
     for (source, event), group in groups.items():
         for i, first in enumerate(group):
             for later in group[i + 1 :]:
-                message = _competition(first, later)
+                message = _competition(source, event, first, later)
                 if message:
                     yield DefinitionProblem(
-                        f"state {source!r}, event {event!r}: {message}",
-                        workflow=d.name,
-                        state=source,
-                        key=event,
-                        event=event,
+                        message, workflow=d.name, state=source, key=event, event=event
                     )
 
 
-def _competition(first: TransitionDef, later: TransitionDef) -> str | None:
+def _competition(
+    source: str, event: str, first: TransitionDef, later: TransitionDef
+) -> str | None:
     """Why ``later`` competes with ``first`` (tried before it), or None if it does not."""
     if first.guard is None and later.guard is None:
-        return "two transitions without a guard (only the first can ever be taken)"
+        return f"state {source!r} has two unguarded transitions on event {event!r}"
     if first.guard is None:
         return (
-            f"the transition to {later.target!r} guarded by {later.guard_text!r} can never be "
-            f"taken: the transition to {first.target!r} before it has no guard"
+            f"state {source!r} has a transition on event {event!r} to {later.target!r} "
+            f"that can never be taken: the one to {first.target!r} before it has no guard"
         )
     if later.guard is None:
         return None  # a guarded transition followed by a default: the usual "else"
@@ -233,8 +229,9 @@ def _competition(first: TransitionDef, later: TransitionDef) -> str | None:
     if not overlap:
         return None
     return (
-        f"guards {first.guard_text!r} (to {first.target!r}) and {later.guard_text!r} "
-        f"(to {later.target!r}) overlap: both can be true at once"
+        f"state {source!r} has overlapping guards on event {event!r}: "
+        f"{first.guard_text!r} (to {first.target!r}) and {later.guard_text!r} "
+        f"(to {later.target!r}) can both be true"
     )
 
 

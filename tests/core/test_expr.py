@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import descartes_nb as dn
 from descartes_nb.core.expr import MAX_DEPTH, MAX_LENGTH, parse_guard
 from descartes_nb.core.exprtree import may_overlap
 
-CONTEXT = {
+CONTEXT: dict[str, Any] = {
     "approvals": 2,
     "status": "open",
     "tags": ["urgent", "backend"],
@@ -19,7 +21,7 @@ CONTEXT = {
     "weird key": 1,
     "_private": 3,
 }
-DATA = {"amount": 120, "kind": "invoice"}
+DATA: Any = {"amount": 120, "kind": "invoice"}
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def toml_value(value: object) -> str:
     return "{ " + ", ".join(f"{toml_string(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
 
 
-def toml_document(document: dict) -> str:
+def toml_document(document: dict[str, object]) -> str:
     return "".join(f"{toml_string(k)} = {toml_value(v)}\n" for k, v in document.items())
 
 
@@ -182,7 +182,7 @@ def valid_documents(draw):
     names = draw(st.lists(NAMES, min_size=2, max_size=6, unique=True))
     states = {}
     for i, name in enumerate(names):
-        state: dict = {}
+        state: dict[str, object] = {}
         if draw(st.booleans()):
             state["description"] = draw(DESCRIPTIONS)
         if i == len(names) - 1:

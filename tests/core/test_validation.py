@@ -42,8 +42,7 @@ def test_validate_shape_rules_and_strictness():
     strict = dn.validate(d)
     assert [p.message for p in strict] == [
         "state 'island' cannot be reached from initial state 'a'",
-        "state 'b' is not terminal and has no way out "
-        "(allowed: mark it terminal, or give it a transition)",
+        "state 'b' is not terminal and has no way out",
         "state 'loop1' cannot lead to a terminal state "
         "(from it the workflow reaches only ['loop1', 'loop2'])",
         "state 'loop2' cannot lead to a terminal state "
@@ -73,7 +72,7 @@ def test_implicit_transitions_are_no_way_out():
     )
     dead_end, no_terminal = dn.validate(only_failure)
     assert dead_end.message.startswith("state 'a' is not terminal and has no way out")
-    assert no_terminal.message.startswith("no terminal state can be reached from initial state")
+    assert no_terminal.message == "no terminal state can be reached"
 
 
 def test_a_return_to_the_previous_state_counts_as_a_way_back():
@@ -104,7 +103,7 @@ def test_python_guards_overlap_when_they_are_the_same():
     )
     [problem] = dn.validate(d)
     assert (problem.state, problem.event) == ("a", "go")
-    assert "guards 'busy' (to 'b') and 'busy' (to 'c') overlap" in problem.message
+    assert "'busy' (to 'b') and 'busy' (to 'c') can both be true" in problem.message
 
 
 @pytest.mark.parametrize(
