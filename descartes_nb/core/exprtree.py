@@ -100,7 +100,13 @@ Function = Callable[[Mapping[str, JSONValue], JSONValue], object]
 # -- meaning ------------------------------------------------------------------------------
 
 
+_NUMBERS: Final = (int, float)
+_SAME_KIND_ORDERED: Final = frozenset({int, float, str})
+
+
 def _is_number(value: object) -> bool:
+    if type(value) in _NUMBERS:
+        return True
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -112,6 +118,8 @@ def _equal(a: object, b: object) -> bool:
 
 def _ordered(test: Callable[[Any, Any], Any]) -> Callable[[object, object], bool]:
     def compare(a: object, b: object) -> bool:
+        if type(a) is type(b) and type(a) in _SAME_KIND_ORDERED:  # the common case, quickly
+            return bool(test(a, b))
         if (_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str)):
             return bool(test(a, b))
         return False
@@ -183,7 +191,8 @@ def _negate(value: object) -> int | float:
 def _read(value: object, parts: tuple[str | int, ...]) -> object:
     for part in parts:
         if isinstance(part, str):
-            value = value.get(part) if isinstance(value, Mapping) else None
+            is_mapping = type(value) is dict or isinstance(value, Mapping)
+            value = value.get(part) if is_mapping else None  # type: ignore[attr-defined]
         elif isinstance(value, list) and part < len(value):
             value = value[part]
         else:
@@ -209,6 +218,9 @@ def _compile_path(node: Node) -> Function:
     assert isinstance(node, Path)
     parts = node.parts
     if node.root == "context":
+        if len(parts) == 1 and isinstance(parts[0], str):
+            key = parts[0]
+            return lambda context, data: context.get(key)  # the context is always a mapping
         return lambda context, data: _read(context, parts)
     return lambda context, data: _read(data, parts)
 
@@ -233,6 +245,12 @@ def _compile_compare(node: Node) -> Function:
     assert isinstance(node, Compare)
     tests = [_COMPARE[op] for op in node.ops]
     operands = [compile_node(n) for n in node.operands]
+    if len(tests) == 1:  # no chain: one call fewer per operand
+        test, left, right = tests[0], operands[0], operands[1]
+        if isinstance(node.operands[1], Literal):
+            value = node.operands[1].value
+            return lambda context, data: test(left(context, data), value)
+        return lambda context, data: test(left(context, data), right(context, data))
 
     def compare(context: Mapping[str, JSONValue], data: JSONValue) -> bool:
         left = operands[0](context, data)
@@ -248,10 +266,22 @@ def _compile_compare(node: Node) -> Function:
 
 def _compile_bool(node: Node) -> Function:
     assert isinstance(node, BoolOp)
-    items = [compile_node(n) for n in node.items]
-    if node.op == "and":
-        return lambda context, data: all(item(context, data) for item in items)
-    return lambda context, data: any(item(context, data) for item in items)
+    combined = compile_node(node.items[0])
+    for item in node.items[1:]:
+        combined = (
+            _both(combined, compile_node(item))
+            if node.op == "and"
+            else _either(combined, compile_node(item))
+        )
+    return combined
+
+
+def _both(first: Function, second: Function) -> Function:
+    return lambda context, data: bool(first(context, data) and second(context, data))
+
+
+def _either(first: Function, second: Function) -> Function:
+    return lambda context, data: bool(first(context, data) or second(context, data))
 
 
 def _compile_list(node: Node) -> Function:

@@ -19,6 +19,7 @@ a timer armed late still fires when it should, or at once if that time has passe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -126,13 +127,10 @@ class WorkflowTimers:
         for name in states:
             timeout = self._definition.state(name).timeout
             if timeout is not None:
-                data: JSONValue = {
-                    "state": name,
-                    "timeout": format_duration(timeout),
-                    "message": f"timed out after {format_duration(timeout)} in state {name!r}",
-                }
                 self._cancel(self._timeouts.pop(name, None))
-                self._timeouts[name] = self._arm(TIMEOUT, data, at + timeout)
+                self._timeouts[name] = self._arm(
+                    TIMEOUT, _timeout_data(name, timeout), at + timeout
+                )
 
     def after_step(self, step: engine.Step, at: datetime, retry_attempts: int) -> None:
         """Follow one applied step: cancel what it left, arm what it entered."""
@@ -220,6 +218,17 @@ class WorkflowTimers:
             armed.active = False
             if armed.handle is not None:
                 armed.handle.cancel()
+
+
+@functools.lru_cache(maxsize=1024)
+def _timeout_data(state: str, timeout: timedelta) -> JSONValue:
+    """The data of a scheduled Timeout (cached: it depends only on the state)."""
+    text = format_duration(timeout)
+    return {
+        "state": state,
+        "timeout": text,
+        "message": f"timed out after {text} in state {state!r}",
+    }
 
 
 def entry_times(

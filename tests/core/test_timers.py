@@ -376,3 +376,15 @@ def test_machine_made_outside_a_loop_arms_its_timers_on_its_first_change():
 
     assert dn.run_sync(main()) == "Failed"
     assert events(sm)[-1] == ("Timeout", "Failed")
+
+
+async def test_manual_clock_drops_cancelled_timers_as_they_pile_up(make_workflow, clock, swarm):
+    sm = make_workflow(swarm["code_implementation"])
+    await sm.process_event("success")
+    for _ in range(500):  # each transition cancels one timeout and arms another
+        await sm.process_event("review")
+        await sm.process_event("request_changes")
+    assert len(clock._timers) < 100  # not 1000 cancelled entries kept until they fall due
+    assert clock.pending == [sm.metadata.timeout_at]
+    await clock.advance(M * 30 + S)
+    assert events(sm)[-2:] == [("Timeout", "Failed"), ("Retry", "Coding")]
