@@ -66,6 +66,12 @@ class WorkflowStateMachine:
     machine, and all-or-nothing: a refused event, a failing handler, a bad value or a failed
     store write raises and leaves state, context, history and metadata as they were.
 
+    State timeouts and retry policies run on ``clock``: ``Timeout`` and ``Retry`` are
+    processed when due (``metadata.timeout_at``, ``metadata.next_retry_at``), and
+    ``deserialize`` re-arms them with the time left. With ``SystemClock`` they need a running
+    event loop: a machine made where none runs arms them on its first change (see
+    ``core/timers.py``); ``cancel_timers()`` stops them.
+
     Args:
         workflow_id: a name for this run, unique within an orchestrator or store.
         definition: the definition it runs.
