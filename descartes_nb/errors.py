@@ -16,7 +16,9 @@ The hierarchy::
     │   ├── SchemaVersionError
     │   ├── ConcurrentModificationError  another writer changed the workflow first
     │   └── RecoveryError
-    └── EventLoopRunningError         also a RuntimeError; run_sync() inside a running loop
+    ├── EventLoopRunningError         also a RuntimeError; run_sync() inside a running loop
+    └── DefinitionWarning             also a UserWarning; load_definitions(strict=False) let
+                                      a doubtful part through (a warning, not raised)
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ConcurrentModificationError",
     "DefinitionError",
+    "DefinitionWarning",
     "DuplicateWorkflowError",
     "EventLoopRunningError",
     "HandlerError",
@@ -80,6 +83,13 @@ class DefinitionError(StateMachineError):
         self.key = key
         self.line = line
         self.problems = tuple(problems)
+
+
+class DefinitionWarning(StateMachineError, UserWarning):
+    """A doubtful part of a definition, let through by ``load_definitions(strict=False)``.
+
+    For example an unreachable state or a dead end; the message starts with ``file:line:``.
+    """
 
 
 class SerializationError(StateMachineError):

@@ -6,13 +6,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from ..errors import DefinitionError
 from .event import ROLLBACK
 from .jsonvalue import JSONValue
 
 __all__ = [
+    "PREVIOUS_STATE",
     "DefinitionProblem",
     "Guard",
     "RetryPolicy",
@@ -21,6 +22,14 @@ __all__ = [
     "WorkflowDefinition",
     "validate",
 ]
+
+PREVIOUS_STATE: Final = "@previous"
+"""A transition target: the state the workflow was in before it entered the current one.
+
+It is read from the history when the event is processed (the ``from_state`` of the newest
+entry that changed state), so ``TransitionDef("Failed", "Retry", PREVIOUS_STATE)`` returns a
+workflow to the state it failed in. It cannot be a state's name.
+"""
 
 Guard = Callable[[Mapping[str, JSONValue], JSONValue], bool]
 """A sync predicate over the context and the event data: ``guard(context, data) -> bool``."""
@@ -56,13 +65,19 @@ class StateDef:
 
 @dataclass(frozen=True, slots=True)
 class TransitionDef:
-    """``source --event [guard]--> target``; ``guard_label`` is the guard as users read it."""
+    """``source --event [guard]--> target``; ``guard_label`` is the guard as users read it.
+
+    ``implicit`` marks a transition a loader added rather than one the user wrote (such as
+    the ``Fail`` and ``Timeout`` transitions every Swarm.toml workflow gets); validation
+    does not count implicit transitions as a way out, and exports leave them out.
+    """
 
     source: str
     event: str
     target: str
     guard: Guard | None = field(default=None, compare=False)
     guard_label: str | None = None
+    implicit: bool = False
 
     @property
     def guard_text(self) -> str | None:
@@ -80,7 +95,10 @@ class TransitionDef:
 
 @dataclass(frozen=True, slots=True)
 class DefinitionProblem:
-    """One problem found in a definition; ``severity`` is ``"error"`` or ``"warning"``."""
+    """One problem found in a definition; ``severity`` is ``"error"`` or ``"warning"``.
+
+    ``event`` names the event when the problem is about the transitions of one event.
+    """
 
     message: str
     workflow: str | None = None
@@ -89,6 +107,7 @@ class DefinitionProblem:
     severity: Literal["error", "warning"] = "error"
     source: str | None = None
     line: int | None = None
+    event: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}: " if self.source and self.line else ""
@@ -222,6 +241,13 @@ def _name_problems(d: WorkflowDefinition) -> Iterable[DefinitionProblem]:
                 workflow=str(d.name),
                 key="name",
             )
+        elif name == PREVIOUS_STATE:
+            yield DefinitionProblem(
+                f"state name {name!r} is reserved (as a target it means the previous state)",
+                workflow=str(d.name),
+                state=name,
+                key="name",
+            )
         elif names.count(name) > 1 and name not in reported:
             reported.add(name)
             yield DefinitionProblem(
@@ -282,12 +308,13 @@ def _transition_problems(
             state=t.source,
             key="source",
         )
-    if t.target not in d._by_name:
+    if t.target not in d._by_name and t.target != PREVIOUS_STATE:
         yield DefinitionProblem(
             f"{where}: unknown target state (states: {known})",
             workflow=d.name,
             state=t.source,
             key=t.event,
+            event=t.event,
         )
     if not isinstance(t.event, str) or not t.event:
         yield DefinitionProblem(
@@ -306,68 +333,13 @@ def _transition_problems(
         )
 
 
-def validate(definition: WorkflowDefinition) -> list[DefinitionProblem]:
+def validate(definition: WorkflowDefinition, *, strict: bool = True) -> list[DefinitionProblem]:
     """Return the problems of a definition that can run but is probably wrong.
 
-    Checks that every state can be reached from the initial state, that every non-terminal
-    state has a way out, that a terminal state can be reached, and that no two unguarded
-    transitions share a state and an event.
+    See ``descartes_nb.core.validation`` for the rules. With ``strict=False`` unreachable
+    states, dead ends and states that cannot lead to a terminal state are warnings
+    (``severity="warning"``) rather than errors.
     """
-    reachable = _reachable(definition)
-    problems = [
-        DefinitionProblem(
-            f"state {name!r} cannot be reached from initial state {definition.initial_state!r}",
-            workflow=definition.name,
-            state=name,
-        )
-        for name in definition.state_names
-        if name not in reachable
-    ]
-    problems.extend(_dead_ends(definition))
-    if definition.terminal_states and not reachable & definition.terminal_states:
-        problems.append(
-            DefinitionProblem("no terminal state can be reached", workflow=definition.name)
-        )
-    problems.extend(_ambiguous(definition))
-    return problems
+    from .validation import problems_of  # validation imports this module
 
-
-def _reachable(d: WorkflowDefinition) -> set[str]:
-    seen: set[str] = set()
-    todo = [d.initial_state]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo.extend(d.ancestors(name))
-        todo.extend(d.children(name))
-        todo.extend(t.target for t in d.transitions if t.source == name)
-    return seen
-
-
-def _dead_ends(d: WorkflowDefinition) -> Iterable[DefinitionProblem]:
-    sources = {t.source for t in d.transitions}
-    for s in d.states:
-        has_exit = any(name in sources for name in (s.name, *d.ancestors(s.name)))
-        if not s.terminal and not has_exit and not d.children(s.name):
-            yield DefinitionProblem(
-                f"state {s.name!r} is not terminal and has no way out",
-                workflow=d.name,
-                state=s.name,
-            )
-
-
-def _ambiguous(d: WorkflowDefinition) -> Iterable[DefinitionProblem]:
-    seen: set[tuple[str, str]] = set()
-    for t in d.transitions:
-        if t.guard is not None:
-            continue
-        if (t.source, t.event) in seen:
-            yield DefinitionProblem(
-                f"state {t.source!r} has two unguarded transitions on event {t.event!r}",
-                workflow=d.name,
-                state=t.source,
-                key=t.event,
-            )
-        seen.add((t.source, t.event))
+    return problems_of(definition, strict=strict)

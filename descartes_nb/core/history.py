@@ -161,6 +161,14 @@ class History(Sequence[StateHistoryEntry]):
         out["duration"] = [t - p for t, p in zip(times, previous, strict=True)]
         return out
 
+    def previous_state(self) -> str | None:
+        """The state the newest state-changing entry left, or None if none is retained."""
+        for i in range(len(self._time) - 1, -1, -1):
+            j = self._index(i)
+            if self._from[j] != self._to[j]:
+                return self._from[j]
+        return None
+
     def event_at(self, index: int) -> str:
         """The event name of the entry at ``index`` (negative counts from the newest)."""
         return self._event[self._index(index)]
