@@ -36,6 +36,7 @@ __all__ = [
     "render_timeout",
     "set_render_timeout",
     "svg_bundle",
+    "system_dot",
 ]
 
 ENV_VAR: Final = "DESCARTES_NB_DOT"
@@ -89,14 +90,19 @@ def find_renderer() -> Renderer:
         found = shutil.which(_PURE, path=str(folder))
         if found is not None:
             return Renderer(Path(found), "graphviz-pure")
-    path = os.pathsep.join(p for p in _path_entries() if Path(p) not in _linked.values())
-    found = shutil.which(_PURE, path=path)
+    found = shutil.which(_PURE, path=_original_path())
     if found is not None:
         return Renderer(Path(found), "graphviz-pure")
-    found = shutil.which("dot", path=path)
-    if found is not None:
-        return Renderer(Path(found), "system")
+    dot = system_dot()
+    if dot is not None:
+        return Renderer(dot, "system")
     raise RenderError(_HOW_TO_GET_ONE)
+
+
+def system_dot() -> Path | None:
+    """A Graphviz ``dot`` on ``PATH`` (not the link ``expose_as_dot`` made), if any."""
+    found = shutil.which("dot", path=_original_path())
+    return None if found is None else Path(found)
 
 
 def _script_folders() -> Iterator[Path]:
@@ -107,8 +113,10 @@ def _script_folders() -> Iterator[Path]:
     yield Path(sysconfig.get_path("scripts", user_scheme))
 
 
-def _path_entries() -> list[str]:
-    return [p for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+def _original_path() -> str:
+    """``PATH`` without the folders ``expose_as_dot`` put on it."""
+    entries = os.environ.get("PATH", "").split(os.pathsep)
+    return os.pathsep.join(p for p in entries if p and Path(p) not in _linked.values())
 
 
 def render_timeout() -> float:
@@ -164,7 +172,7 @@ def render_svg(
     except subprocess.TimeoutExpired as exc:
         raise RenderTimeoutError(
             f"{renderer.path.name} took longer than the time limit of {limit:g} s on a graph "
-            f"of {source.count(chr(10)) + 1} lines and was stopped"
+            f"of {len(source.splitlines())} lines and was stopped"
         ) from exc
     except OSError as exc:
         raise RenderError(f"cannot run renderer {str(renderer.path)!r}: {exc}") from exc
@@ -208,25 +216,31 @@ def expose_as_dot(renderer: Renderer) -> Path | None:
 
     The graphviz package (``Digraph.pipe()``, ``render()``) runs ``dot`` from ``PATH``. This
     puts a private folder holding a ``dot`` link to the renderer first on ``PATH`` (removed at
-    exit). Nothing changes when ``dot`` on ``PATH`` already is the renderer.
+    exit). When ``dot`` on the original ``PATH`` already is the renderer, no folder is needed.
 
     Returns:
-        The folder put on ``PATH``, or None when nothing was needed.
+        The folder put on ``PATH``, or None when none was needed.
     """
     target = renderer.path.resolve()
-    folder = _linked.get(target)
-    if folder is None:
-        current = shutil.which("dot")
-        if current is not None and Path(current).resolve() == target:
-            return None
-        folder = Path(tempfile.mkdtemp(prefix="descartes_nb-dot-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        link = folder / ("dot.exe" if os.name == "nt" else "dot")
-        try:
-            link.symlink_to(target)
-        except OSError:  # no symlinks allowed (Windows without developer mode): copy it
-            shutil.copy2(target, link)
-        _linked[target] = folder
-    entries = [p for p in _path_entries() if Path(p) not in _linked.values()]
-    os.environ["PATH"] = os.pathsep.join([str(folder), *entries])
+    rest = _original_path()
+    current = shutil.which("dot", path=rest)
+    if current is not None and Path(current).resolve() == target:
+        if rest != os.environ.get("PATH", ""):
+            os.environ["PATH"] = rest  # drop a link made for an earlier renderer
+        return None
+    folder = _linked.get(target) or _link_folder(target)
+    os.environ["PATH"] = f"{folder}{os.pathsep}{rest}" if rest else str(folder)
+    return folder
+
+
+def _link_folder(target: Path) -> Path:
+    """A new private folder holding ``dot``, a link to (or copy of) ``target``."""
+    folder = Path(tempfile.mkdtemp(prefix="descartes_nb-dot-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    link = folder / ("dot.exe" if os.name == "nt" else "dot")
+    try:
+        link.symlink_to(target)
+    except OSError:  # no symlinks allowed (Windows without developer mode): copy it
+        shutil.copy2(target, link)
+    _linked[target] = folder
     return folder
