@@ -20,7 +20,7 @@ from .model import GraphModel, StateCluster, StateNode, TransitionEdge, graph_mo
 
 __all__ = ["diagram", "draw"]
 
-_FONT: Final = "Helvetica,Arial,sans-serif"
+_FONT: Final = "Helvetica"  # graphviz-pure has metrics for it; SVG falls back to sans-serif
 _INK: Final = "#37474f"
 _MUTED: Final = "#b0bec5"
 _MUTED_TEXT: Final = "#90a4ae"

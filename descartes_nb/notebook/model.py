@@ -404,7 +404,7 @@ class _Builder:
         source, ltail = self._anchor(key[0])
         target, lhead = self._anchor(key[1])
         counted = f" ×{draft.count}" if draft.count else ""
-        times = f" (taken {draft.count} times)" if draft.count else ""
+        times = {0: "", 1: " (taken once)"}.get(draft.count, f" (taken {draft.count} times)")
         return TransitionEdge(
             source=source,
             target=target,

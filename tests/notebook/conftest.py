@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import descartes_nb as dn
 from descartes_nb.errors import RenderError
 from descartes_nb.notebook import render
 
@@ -53,3 +54,30 @@ def render_env(monkeypatch: pytest.MonkeyPatch):
     """Lets a test change DESCARTES_NB_DOT and PATH; both are restored afterwards."""
     monkeypatch.delenv(render.ENV_VAR, raising=False)
     return monkeypatch
+
+
+@pytest.fixture
+def order_definition() -> dn.WorkflowDefinition:
+    """Nested compound states: Active{Picking, Packing{Boxing, Labelling}}."""
+    s, t = dn.StateDef, dn.TransitionDef
+    return dn.WorkflowDefinition(
+        "order",
+        states=(
+            s("New", description="just placed"),
+            s("Active", description="being worked on"),
+            s("Picking", parent="Active"),
+            s("Packing", parent="Active", initial="Boxing"),
+            s("Boxing", parent="Packing"),
+            s("Labelling", parent="Packing"),
+            s("Shipped", terminal=True),
+            s("Cancelled", terminal=True),
+        ),
+        initial_state="New",
+        transitions=(
+            t("New", "accept", "Active"),
+            t("Picking", "picked", "Packing"),
+            t("Boxing", "boxed", "Labelling"),
+            t("Labelling", "ship", "Shipped"),
+            t("Active", "cancel", "Cancelled"),
+        ),
+    )
