@@ -198,7 +198,7 @@ def _why_not(definition: WorkflowDefinition, move: Move) -> str:
             return f"{state!r} is not an atomic state of {definition.name!r}"
     sources = (source, *definition.ancestors(source))
     targets = {
-        t.target for t in definition.transitions if t.event == event and t.source in sources
+        str(t.target) for t in definition.transitions if t.event == event and t.source in sources
     }
     if targets:
         return f"{event!r} from {source!r} goes to {sorted(targets)}, not {target!r}"

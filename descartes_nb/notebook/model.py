@@ -331,13 +331,14 @@ class _Builder:
             if draft is not None and move == self.obs.last:
                 draft.last = True
         initial, initial_cluster = self._anchor(self.d.initial_state)
+        edges = tuple(self._edge(key, draft) for key, draft in self.edges.items())
         return GraphModel(
             title=self.obs.title,
             initial=initial,
             initial_cluster=initial_cluster,
-            nodes=self._nodes(),
+            nodes=self._nodes(),  # after the edges, which name the unknown states
             clusters=self._clusters(),
-            edges=tuple(self._edge(key, draft) for key, draft in self.edges.items()),
+            edges=edges,
         )
 
     def _visible(self, name: str) -> str:
