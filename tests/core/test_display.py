@@ -8,6 +8,12 @@ import descartes_nb as dn
 from descartes_nb.core import display
 
 
+@pytest.fixture(autouse=True)
+def no_other_formatters(monkeypatch):
+    """Core tests see only their own formatters, whatever other layers registered."""
+    monkeypatch.setattr(display, "_formatters", [])
+
+
 @pytest.fixture
 def formatter():
     """A registered formatter that adds text/html for machines; removed afterwards."""

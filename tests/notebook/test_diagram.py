@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import graphviz
 import pytest
@@ -10,6 +11,7 @@ import pytest
 import descartes_nb as dn
 from descartes_nb import WorkflowEvent as E
 from descartes_nb import notebook as dnb
+from descartes_nb.notebook import model
 
 MUTED = ' color="#b0bec5"'
 LAST = ' color="#1565c0"'  # the space: not fontcolor
@@ -258,3 +260,17 @@ def test_graph_model_is_plain_data():
         ("s2", "Timeout", "s4"),
         ("s4", "Retry", "s1"),
     }
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.85, "850ms"),
+        (7.5, "7.5s"),
+        (252, "4m 12s"),
+        (3900, "1h 05m"),
+        (2 * 86400 + 3 * 3600 + 59, "2d 3h"),
+    ],
+)
+def test_mean_times_read_like_people_write_them(seconds, text):
+    assert model._short_time(timedelta(seconds=seconds)) == text

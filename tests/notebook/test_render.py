@@ -203,12 +203,34 @@ def test_renderer_is_found_when_path_lacks_the_scripts_folder(tmp_path):
     assert done.stdout.split("\n")[:2] == ["graphviz-pure", "<?xml"]
 
 
-def test_no_renderer_at_all_gives_one_error_saying_how_to_get_one(tmp_path):
-    # An interpreter whose scripts folder has no graphviz-pure, with no dot on PATH.
-    bare = tmp_path / "bare-venv"
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory) -> str:
+    """An interpreter whose scripts folder has no graphviz-pure (a venv without it)."""
+    bare = tmp_path_factory.mktemp("bare") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    return str(bare / "bin" / "python")
+
+
+FIND = "from descartes_nb import notebook as dnb; print(dnb.find_renderer())"
+
+
+def test_find_renderer_looks_for_graphviz_pure_on_path_too(bare_python, pure_dot, tmp_path):
+    env = {"PATH": str(pure_dot.parent), "PYTHONUSERBASE": str(tmp_path)}
+    done = run_python(bare_python, FIND, env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"Renderer(path={pure_dot!r}, origin='graphviz-pure')\n"
+
+
+def test_find_renderer_falls_back_to_a_system_dot(bare_python, system_dot, tmp_path):
+    env = {"PATH": str(system_dot.parent), "PYTHONUSERBASE": str(tmp_path)}
+    done = run_python(bare_python, FIND, env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"Renderer(path={system_dot!r}, origin='system')\n"
+
+
+def test_no_renderer_at_all_gives_one_error_saying_how_to_get_one(bare_python, tmp_path):
     done = run_python(
-        str(bare / "bin" / "python"),
+        bare_python,
         """
         import graphviz
         import descartes_nb as dn
