@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -27,7 +28,7 @@ def clock() -> dn.ManualClock:
 def make_workflow(clock: dn.ManualClock) -> Callable[..., dn.WorkflowStateMachine]:
     counter = iter(range(1, 10_000))
 
-    def make(definition: dn.WorkflowDefinition = dn.LIFECYCLE, **options: object):
+    def make(definition: dn.WorkflowDefinition = dn.LIFECYCLE, **options: Any):
         options.setdefault("clock", clock)
         return dn.WorkflowStateMachine(f"wf-{next(counter)}", definition, **options)
 

@@ -9,7 +9,7 @@ is a dictionary lookup plus the guards.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from .definition import TransitionDef, WorkflowDefinition
@@ -37,6 +37,10 @@ class Step:
     exited: tuple[str, ...]  # innermost first
     entered: tuple[str, ...]  # outermost first
     configuration: frozenset[str]
+    moves: bool = field(init=False)  # whether any state is left or entered
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "moves", bool(self.exited or self.entered))
 
 
 Candidates = tuple[tuple[TransitionDef, Step], ...]

@@ -95,7 +95,7 @@ async def call_handler(
         name = getattr(hook, "__name__", repr(hook))
         raise HandlerError(
             f"handler {name} raised {exc!r} while processing event {event!r} "
-            f"in state {state!r} of workflow {workflow_id!r}; nothing was changed",
+            f"in state {str(state)!r} of workflow {workflow_id!r}; nothing was changed",
             workflow_id=workflow_id,
             state=state,
             event=event,
@@ -122,7 +122,7 @@ def call_guard(
     except Exception as exc:
         raise HandlerError(
             f"guard {label!r} raised {exc!r} while processing event {event!r} "
-            f"in state {state!r} of workflow {workflow_id!r}; nothing was changed",
+            f"in state {str(state)!r} of workflow {workflow_id!r}; nothing was changed",
             workflow_id=workflow_id,
             state=state,
             event=event,

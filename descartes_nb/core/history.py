@@ -45,6 +45,16 @@ class StateHistoryEntry(NamedTuple):
         """Whether the event left the state unchanged."""
         return self.from_state == self.to_state
 
+    def __repr__(self) -> str:
+        # Plain strings and dicts: a notebook shows this, and enum or mappingproxy noise hides
+        # what happened.
+        return (
+            f"StateHistoryEntry(seq={self.seq}, from_state={str(self.from_state)!r}, "
+            f"to_state={str(self.to_state)!r}, event={self.event!r}, "
+            f"event_data={self.event_data!r}, timestamp={self.timestamp.isoformat()!r}, "
+            f"duration={str(self.duration)!r}, context={dict(self.context)!r})"
+        )
+
 
 # History keeps one list per field (a column store) in a ring buffer; seq and duration are
 # derived from positions and neighbouring timestamps. An entry then costs about 110 bytes, and

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -21,7 +21,7 @@ from .definition import TransitionDef, WorkflowDefinition
 from .event import ROLLBACK, WorkflowEvent
 from .handlers import NO_HOOKS, call_guard, call_handler, hooks_of
 from .history import History, StateHistoryEntry
-from .jsonvalue import JSONValue, to_context, to_json_value
+from .jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value
 from .lifecycle import LIFECYCLE
 from .ports import WorkflowChange
 from .serialization import SerializedWorkflow
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["WorkflowMetadata", "WorkflowStateMachine"]
 
 DEFAULT_MAX_HISTORY: Final = 1000
+Listener = Callable[["WorkflowStateMachine", StateHistoryEntry | None], object]
 _RETRY: Final = "Retry"
 _KEEPS_RETRY_COUNT: Final = frozenset({"Fail", "Timeout", ROLLBACK})
 _SYSTEM_CLOCK: Final = SystemClock()
@@ -85,6 +86,7 @@ class WorkflowStateMachine:
         "_handler",
         "_history",
         "_hooks",
+        "_listeners",
         "_lock",
         "_lock_free",
         "_retry_attempts",
@@ -115,17 +117,18 @@ class WorkflowStateMachine:
         self.workflow_id = workflow_id
         self._definition = definition
         self._handler = handler
-        self._hooks = hooks_of(handler)
+        self._hooks = NO_HOOKS if handler is None else hooks_of(handler)
         self._clock: Clock = clock or _SYSTEM_CLOCK
         self._store = store
         self._lock: asyncio.Lock | None = None  # made on first use: idle machines stay small
+        self._listeners: list[Listener] | None = None
         compiled = engine.compiled(definition)
         self._table = compiled.candidates
         self._direct = compiled.direct
         # Without handlers or a store no change awaits, so none needs the lock (see below).
         self._lock_free = self._hooks is NO_HOOKS and store is None
         self._state = compiled.initial
-        self._context = to_context(context)
+        self._context = EMPTY_CONTEXT if context is None else to_context(context)
         now = self._clock.now()
         self._created_at = self._updated_at = self._state_entered_at = now
         self._history = History(max_history, now)
@@ -291,6 +294,29 @@ class WorkflowStateMachine:
             self._context = context
             self._updated_at = now
             self._version += 1
+            if self._listeners:
+                self._notify(None)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(sm, entry)`` after every change; return a function that unsubscribes.
+
+        ``entry`` is the new history entry, or None when only the context changed. Listeners
+        run on the event loop just after the change (``loop.call_soon``), never inside it: one
+        that raises cannot break or undo a change, and the loop reports its error.
+        """
+        listeners = self._listeners = self._listeners or []
+        listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in listeners:
+                listeners.remove(listener)
+
+        return unsubscribe
+
+    def _notify(self, entry: StateHistoryEntry | None) -> None:
+        loop = asyncio.get_running_loop()
+        for listener in list(self._listeners or ()):
+            loop.call_soon(listener, self, entry)
 
     async def attach_store(self, store: WorkflowStore) -> None:
         """Write the whole workflow to ``store``; from then on each change is committed there.
@@ -401,7 +427,7 @@ class WorkflowStateMachine:
                     step.target,
                     context,
                     now,
-                    now if step.exited or step.entered else self._state_entered_at,
+                    now if step.moves else self._state_entered_at,
                     self._next_retry_attempts(event, step, undone_event),
                     entry,
                     previous,
@@ -424,12 +450,14 @@ class WorkflowStateMachine:
         )
         if self._retry_attempts or event == _RETRY:
             self._retry_attempts = self._next_retry_attempts(event, step, undone_event)
-        if step.exited or step.entered:
+        if step.moves:
             self._state_entered_at = now
         self._state = step.target
         self._context = context
         self._updated_at = now
         self._version += 1
+        if self._listeners:
+            self._notify(entry)
         return entry
 
     def _next_retry_attempts(self, event: str, step: engine.Step, undone_event: str | None) -> int:

@@ -326,7 +326,7 @@ def test_constructor_refuses_bad_arguments():
     with pytest.raises(ValueError, match="workflow_id"):
         dn.WorkflowStateMachine("")
     with pytest.raises(TypeError, match="WorkflowDefinition"):
-        dn.WorkflowStateMachine("x", "lifecycle")
+        dn.WorkflowStateMachine("x", "lifecycle")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_history"):
         dn.WorkflowStateMachine("x", max_history=0)
     with pytest.raises(dn.SerializationError):
@@ -346,3 +346,41 @@ async def test_initial_context_is_copied(make_workflow):
     sm = make_workflow(context=source)
     source["items"].append(2)
     assert sm.context == {"items": [1]}
+
+
+async def test_entry_repr_is_plain_and_readable(make_workflow):
+    sm = make_workflow(context={"n": 1})
+    entry = await sm.process_event("Start")
+    assert repr(entry) == (
+        "StateHistoryEntry(seq=1, from_state='Idle', to_state='Running', event='Start', "
+        "event_data=None, timestamp='2026-03-01T09:00:00+00:00', duration='0:00:00', "
+        "context={'n': 1})"
+    )
+
+
+async def test_subscribers_hear_every_change_after_it_is_applied(make_workflow):
+    sm = make_workflow()
+    heard: list[tuple[str, object]] = []
+
+    def listener(machine, entry):
+        heard.append((str(machine.state), entry and entry.event))
+
+    def broken(machine, entry):
+        raise RuntimeError("a broken listener changes nothing")
+
+    unsubscribe = sm.subscribe(listener)
+    sm.subscribe(broken)
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    await sm.process_event("Start")
+    await sm.set_context("n", 1)
+    await asyncio.sleep(0)
+    assert heard == [("Running", "Start"), ("Running", None)]
+    assert sm.state == S.RUNNING
+    assert len(errors) == 2
+    unsubscribe()
+    unsubscribe()  # harmless twice
+    await sm.process_event("Pause")
+    await asyncio.sleep(0)
+    assert len(heard) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -36,7 +37,7 @@ async def two_runs() -> pd.DataFrame:
     return dnb.history_frame(machines)
 
 
-def planted(rows: list[tuple]) -> pd.DataFrame:
+def planted(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     """A history frame from ``(workflow_id, seq, from_state, event, to_state, data)`` rows,
     one second apart, as a tampered store or a buggy exporter might hold."""
     columns = {
@@ -58,7 +59,7 @@ def test_time_in_state_sums_durations_per_workflow_and_state(two_runs):
     assert table.index.tolist() == ["wf-1", "wf-2"]
     assert table.columns.tolist() == ["Idle", "Running", "Paused", "Completed", "Failed"]
     assert table.columns.name == "state"
-    assert (table / S).to_dict("index") == {
+    assert table.apply(lambda column: column / S).to_dict("index") == {
         "wf-1": {"Idle": 10, "Running": 80, "Paused": 30, "Completed": 0, "Failed": 0},
         "wf-2": {"Idle": 5, "Running": 65, "Paused": 0, "Completed": 0, "Failed": 15},
     }

@@ -20,7 +20,8 @@ FILLED = 'fillcolor="#ffe082"'
 
 def statement(graph: graphviz.Digraph, pattern: str) -> str:
     """The one DOT statement (line) that matches ``pattern``."""
-    found = [line.strip() for line in graph.source.splitlines() if re.search(pattern, line)]
+    source: str = graph.source
+    found = [line.strip() for line in source.splitlines() if re.search(pattern, line)]
     assert len(found) == 1, (pattern, found)
     return found[0]
 
@@ -240,7 +241,7 @@ def test_diagram_refuses_other_objects(bad):
 def test_diagram_direction_is_checked():
     assert "rankdir=TB" in dnb.diagram(dn.LIFECYCLE, direction="TB").source
     with pytest.raises(ValueError, match="direction must be 'LR' or 'TB', got 'up'"):
-        dnb.diagram(dn.LIFECYCLE, direction="up")
+        dnb.diagram(dn.LIFECYCLE, direction="up")  # type: ignore[arg-type]
 
 
 def test_graph_model_is_plain_data():

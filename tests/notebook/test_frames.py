@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -30,7 +31,7 @@ LIFECYCLE_EVENTS = ["Start", "Pause", "Complete", "Fail", "Timeout", "Resume", "
 
 
 def dtypes(frame: pd.DataFrame) -> dict[str, str]:
-    return {name: str(dtype) for name, dtype in frame.dtypes.items()}
+    return {str(name): str(dtype) for name, dtype in frame.dtypes.items()}
 
 
 async def test_history_frame_of_one_machine_has_its_entries_typed(make_workflow, clock):
@@ -136,7 +137,7 @@ def test_history_frame_refuses_other_objects(bad, message):
 
 
 def test_frame_from_columns_reads_iso_text_like_datetimes():
-    columns = {
+    columns: dict[str, list[Any]] = {
         "workflow_id": ["a", "a"],
         "seq": [1, 2],
         "from_state": ["Idle", "Running"],
@@ -157,7 +158,7 @@ def test_frame_from_columns_reads_iso_text_like_datetimes():
 
 
 def test_frame_from_columns_converts_other_offsets_to_utc():
-    columns = {name: [None] for name in dnb.HISTORY_COLUMNS}
+    columns: dict[str, list[Any]] = {name: [None] for name in dnb.HISTORY_COLUMNS}
     columns.update(
         workflow_id=["a"], seq=[1], from_state=["x"], to_state=["y"], event=["go"],
         duration=[timedelta(0)], timestamp=["2026-03-01T10:00:00+01:00"],
@@ -176,7 +177,7 @@ def test_frame_from_columns_refuses_missing_or_uneven_columns():
 
 
 def test_frame_from_columns_refuses_naive_timestamps():
-    columns = {name: [None] for name in dnb.HISTORY_COLUMNS}
+    columns: dict[str, list[Any]] = {name: [None] for name in dnb.HISTORY_COLUMNS}
     columns.update(
         workflow_id=["a"], seq=[1], from_state=["x"], to_state=["y"], event=["go"],
         duration=[timedelta(0)], timestamp=[datetime(2026, 3, 1, 9)],

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jupyter_client.manager import start_new_kernel
@@ -26,10 +28,10 @@ def kernel():
     manager.shutdown_kernel(now=True)
 
 
-def run_cell(client, code: str) -> list[dict]:
+def run_cell(client, code: str) -> list[dict[str, Any]]:
     """Execute ``code``; return its outputs (streams, displays, results, errors)."""
     msg_id = client.execute(textwrap.dedent(code))
-    outputs = []
+    outputs: list[dict[str, Any]] = []
     while True:
         msg = client.get_iopub_msg(timeout=60)
         if msg["parent_header"].get("msg_id") != msg_id:
@@ -45,7 +47,7 @@ def test_kernel_runs_this_environments_python_without_its_bin_on_path(kernel):
     [out] = run_cell(kernel, "import os, sys; print(os.environ['PATH'], sys.prefix)")
     path, prefix = out["text"].split()
     assert path == "/nonexistent"
-    assert Path(prefix) == Path(os.sys.prefix)
+    assert Path(prefix) == Path(sys.prefix)
 
 
 def test_kernel_finds_graphviz_pure_and_renders_plain_graphviz_graphs(kernel):

@@ -71,7 +71,7 @@ def test_system_dot_ignores_the_link_made_for_graphviz(render_env, pure_dot):
     folder = render.expose_as_dot(render.Renderer(pure_dot, "graphviz-pure"))
     assert folder is not None
     assert os.environ["PATH"] == f"{folder}{os.pathsep}/nonexistent"
-    assert Path(shutil.which("dot")).resolve() == pure_dot.resolve()
+    assert Path(str(shutil.which("dot"))).resolve() == pure_dot.resolve()
     assert render.system_dot() is None
 
 
@@ -108,10 +108,10 @@ def test_expose_as_dot_drops_an_earlier_link_when_system_dot_is_chosen(
 ):
     render_env.setenv("PATH", str(system_dot.parent))
     render.expose_as_dot(render.Renderer(pure_dot, "graphviz-pure"))
-    assert Path(shutil.which("dot")).resolve() == pure_dot.resolve()
+    assert Path(str(shutil.which("dot"))).resolve() == pure_dot.resolve()
     assert render.expose_as_dot(render.Renderer(system_dot, "system")) is None
     assert os.environ["PATH"] == str(system_dot.parent)
-    assert Path(shutil.which("dot")) == system_dot
+    assert Path(str(shutil.which("dot"))) == system_dot
 
 
 @pytest.mark.requires_dot

@@ -1,0 +1,49 @@
+"""The public API: __all__ sorted and complete, every error exported."""
+
+from __future__ import annotations
+
+import inspect
+
+import descartes_nb as dn
+from descartes_nb import errors
+
+
+def isort_style(name: str) -> tuple[int, str]:
+    """Ruff's RUF022 order: CONSTANTS, then Classes, then the rest."""
+    return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+
+
+def test_all_is_sorted_and_complete():
+    assert dn.__all__ == sorted(dn.__all__, key=isort_style)
+    public = {name for name in vars(dn) if not name.startswith("_")}
+    modules = {name for name, value in vars(dn).items() if inspect.ismodule(value)}
+    assert public - modules - set(dn.__all__) == set()
+    for name in dn.__all__:
+        assert hasattr(dn, name), name
+
+
+def test_every_error_class_is_exported_and_in_the_tree():
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        assert getattr(dn, name) is cls
+        assert issubclass(cls, dn.StateMachineError)
+
+
+def test_design_names_are_importable():
+    for name in [
+        "WorkflowStateMachine",
+        "WorkflowDefinition",
+        "LIFECYCLE",
+        "WorkflowEvent",
+        "WorkflowState",
+        "StateHandler",
+        "StateHistoryEntry",
+        "WorkflowMetadata",
+        "SerializedWorkflow",
+        "WorkflowOrchestrator",
+        "SystemClock",
+        "ManualClock",
+        "run_sync",
+        "validate",
+    ]:
+        assert name in dn.__all__, name
