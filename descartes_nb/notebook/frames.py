@@ -6,9 +6,12 @@ that machines here and stores elsewhere build the same frame.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Final, cast
 
+import numpy as np
 import pandas as pd
 
 from ..core.definition import WorkflowDefinition
@@ -47,6 +50,8 @@ WORKFLOW_COLUMNS: Final = (
     "retry_attempts",
     "version",
 )
+_READ: Final = ("from_state", "to_state", "event", "event_data", "timestamp", "context")
+_MICROSECOND: Final = timedelta(microseconds=1)
 _TIME: Final = "datetime64[us, UTC]"
 _DURATION: Final = "timedelta64[us]"
 
@@ -75,14 +80,37 @@ def history_frame(obj: Machines) -> pd.DataFrame:
         TypeError: ``obj`` is not a machine, an orchestrator or an iterable of machines.
     """
     machines = _machines(obj)
-    columns: dict[str, list[Any]] = {name: [] for name in HISTORY_COLUMNS}
-    for sm in machines:
-        history = sm.history.columns()
-        columns["workflow_id"].extend([sm.workflow_id] * len(history["seq"]))
-        for name in HISTORY_COLUMNS[1:]:
-            columns[name].extend(history[name])
+    parts = [sm.history.columns(_READ) for sm in machines]
+    counts = [len(part["timestamp"]) for part in parts]
+    columns: dict[str, Any] = {
+        name: list(itertools.chain.from_iterable(part[name] for part in parts)) for name in _READ
+    }
+    ids = np.array([sm.workflow_id for sm in machines], dtype=object)
+    columns["workflow_id"] = ids.repeat(counts)
+    seqs = [np.arange(sm.history.first_seq, sm.history.last_seq + 1) for sm in machines]
+    columns["seq"] = np.concatenate(seqs, dtype=np.int64) if seqs else np.empty(0, np.int64)
+    columns["timestamp"] = _utc_times(columns["timestamp"])
+    columns["duration"] = _durations(columns["timestamp"], counts, machines)
     states, events = state_and_event_names(sm.definition for sm in machines)
     return frame_from_columns(columns, states=states, events=events)
+
+
+def _durations(
+    times: pd.Series, counts: list[int], machines: list[WorkflowStateMachine]
+) -> np.ndarray[Any, np.dtype[np.timedelta64]]:
+    """Each entry's time since the one before it in its workflow, computed as arrays.
+
+    A machine's first retained entry knows its own duration (time since creation, or since
+    the evicted entry before it); the others are differences of neighbouring timestamps.
+    """
+    micros = times.to_numpy(dtype="datetime64[us]").view("int64")
+    durations = np.empty_like(micros)
+    durations[1:] = micros[1:] - micros[:-1]
+    starts = np.cumsum([0, *counts])[:-1]
+    for sm, start, count in zip(machines, starts, counts, strict=True):
+        if count:
+            durations[start] = sm.history[0].duration // _MICROSECOND
+    return durations.view("timedelta64[us]")
 
 
 def _machines(obj: object) -> list[WorkflowStateMachine]:
@@ -158,7 +186,9 @@ def frame_from_columns(
 
 def _utc_times(values: Sequence[Any]) -> pd.Series:
     """Aware datetimes or ISO-8601 text as a UTC datetime column (microseconds)."""
-    if len(values) and isinstance(values[0], str):
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype):
+        index = pd.DatetimeIndex(values)
+    elif len(values) and isinstance(values[0], str):
         index = pd.to_datetime(list(values), utc=True, format="ISO8601")
     else:
         index = pd.DatetimeIndex(cast(list[Any], values))  # any sequence of datetimes
@@ -173,7 +203,7 @@ def _categories(first: Sequence[str], *observed: Sequence[str]) -> list[str]:
     """``first`` in order, then any other observed value in order of appearance."""
     names = dict.fromkeys(map(str, first))
     for values in observed:
-        names.update(dict.fromkeys(map(str, pd.unique(pd.Series(values, dtype=object)))))
+        names.update(dict.fromkeys(map(str, dict.fromkeys(values))))
     return list(names)
 
 
