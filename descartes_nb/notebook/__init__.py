@@ -12,10 +12,9 @@ from .analytics import (
     transition_counts,
     workflow_durations,
 )
-from .diagram import diagram
+from .diagram import diagram, graph_model
 from .display import install as _install
 from .frames import HISTORY_COLUMNS, history_frame, workflows_frame
-from .model import graph_model
 from .render import Renderer, find_renderer, render_svg, set_render_timeout
 
 _install()

@@ -1,4 +1,4 @@
-"""diagram(): a workflow drawn as a graphviz.Digraph, from the plain data of graph_model().
+"""graph_model() (pure) -> diagram(): a workflow drawn as a graphviz.Digraph.
 
 Every piece of user text (state and event names, guards, descriptions, workflow ids) reaches
 DOT through ``_text()``, which disables backslash escapes and HTML-like labels, so that it
@@ -8,17 +8,31 @@ is drawn as the characters it is and cannot change the graph.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Collection, Mapping
 from typing import Final, Literal, cast
 
 import graphviz
 
-from ..core.definition import WorkflowDefinition
+from ..core import engine
+from ..core.definition import TransitionDef, WorkflowDefinition
+from ..core.handlers import call_guard
+from ..core.jsonvalue import JSONValue
+from ..core.lifecycle import LIFECYCLE
 from ..core.machine import WorkflowStateMachine
 from ..core.serialization import SerializedWorkflow
-from .model import GraphModel, StateCluster, StateNode, TransitionEdge, graph_model
+from ..errors import HandlerError
+from .model import (
+    GraphModel,
+    Move,
+    Observation,
+    StateCluster,
+    StateNode,
+    TransitionEdge,
+    build_model,
+)
 
-__all__ = ["diagram", "draw"]
+__all__ = ["diagram", "draw", "enabled_transitions", "graph_model"]
 
 _FONT: Final = "Helvetica"  # graphviz-pure has metrics for it; SVG falls back to sans-serif
 _INK: Final = "#37474f"
@@ -87,6 +101,119 @@ def diagram(
         ValueError: a bad ``definition``, ``collapse`` or ``direction``.
     """
     return draw(graph_model(obj, definition=definition, collapse=collapse), direction=direction)
+
+
+def graph_model(
+    obj: WorkflowDefinition | WorkflowStateMachine | SerializedWorkflow,
+    *,
+    definition: WorkflowDefinition | None = None,
+    collapse: bool | Collection[str] = False,
+) -> GraphModel:
+    """Extract the diagram of a definition, a machine or a serialized workflow as plain data.
+
+    Example:
+        >>> model = graph_model(LIFECYCLE)
+        >>> [n.state for n in model.nodes if n.terminal]
+        ['Completed', 'Failed']
+
+    Args:
+        obj: what to draw. A machine or snapshot adds its current state, the transitions
+            that would be taken now, and how often each was taken (in retained history).
+        definition: the definition a ``SerializedWorkflow`` runs (not needed for the
+            lifecycle).
+        collapse: True to draw every compound state as one node, or the names of those to
+            collapse.
+
+    Raises:
+        TypeError: ``obj`` is none of these.
+        ValueError: the definition of a snapshot is missing or different, or ``collapse``
+            names a state that is not compound.
+    """
+    if isinstance(obj, WorkflowDefinition):
+        return build_model(obj, Observation(title=obj.name), collapse)
+    if isinstance(obj, WorkflowStateMachine):
+        columns = obj.history.columns()
+        recorded = zip(columns["from_state"], columns["event"], columns["to_state"], strict=True)
+        return build_model(
+            obj.definition,
+            _observe(obj.workflow_id, obj.definition, obj.state, obj.context, list(recorded)),
+            collapse,
+        )
+    if isinstance(obj, SerializedWorkflow):
+        defn = _snapshot_definition(obj, definition)
+        moves = [(e.from_state, e.event, e.to_state) for e in obj.history]
+        return build_model(
+            defn, _observe(obj.workflow_id, defn, obj.state, obj.context, moves), collapse
+        )
+    raise TypeError(
+        "graph_model() draws a WorkflowDefinition, a WorkflowStateMachine or a "
+        f"SerializedWorkflow, got {type(obj).__name__} {obj!r:.80}"
+    )
+
+
+def _snapshot_definition(
+    sw: SerializedWorkflow, definition: WorkflowDefinition | None
+) -> WorkflowDefinition:
+    if definition is None and sw.definition == LIFECYCLE.name:
+        return LIFECYCLE
+    if definition is None or definition.name != sw.definition:
+        given = "no definition" if definition is None else f"definition {definition.name!r}"
+        raise ValueError(
+            f"workflow {sw.workflow_id!r} runs definition {sw.definition!r}, but {given} "
+            "was passed; pass definition= with the one it runs"
+        )
+    return definition
+
+
+def _observe(
+    workflow_id: str,
+    definition: WorkflowDefinition,
+    state: str,
+    context: Mapping[str, JSONValue],
+    moves: list[Move],
+) -> Observation:
+    return Observation(
+        title=f"{workflow_id} ({definition.name}): {state}",
+        active=engine.configuration_of(definition, state),
+        enabled=enabled_transitions(workflow_id, definition, state, context),
+        counts=Counter(moves),
+        last=moves[-1] if moves else None,
+    )
+
+
+def enabled_transitions(
+    workflow_id: str, definition: WorkflowDefinition, state: str, context: Mapping[str, JSONValue]
+) -> frozenset[int]:
+    """Indexes of the transitions each event would take now (guards see no event data).
+
+    A guard that raises counts as false here: a diagram shows, it does not fail.
+    """
+    index = {id(t): i for i, t in enumerate(definition.transitions)}
+    enabled: set[int] = set()
+    for event in definition.events:
+        for t, _ in engine.candidates(definition, state, event):
+            if t.guard is None or _guard_allows(t, context, workflow_id, state):
+                enabled.add(index[id(t)])
+                break
+    return frozenset(enabled)
+
+
+def _guard_allows(
+    t: TransitionDef, context: Mapping[str, JSONValue], workflow_id: str, state: str
+) -> bool:
+    assert t.guard is not None
+    try:
+        return call_guard(
+            t.guard,
+            context,
+            None,
+            label=t.guard_text or "",
+            workflow_id=workflow_id,
+            state=state,
+            event=t.event,
+        )
+    except HandlerError:
+        return False
 
 
 def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> graphviz.Digraph:

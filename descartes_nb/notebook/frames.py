@@ -151,8 +151,9 @@ def frame_from_columns(
     """Build a typed history frame from plain columns (the names of ``HISTORY_COLUMNS``).
 
     Args:
-        columns: equal-length sequences. ``timestamp`` holds aware datetimes or ISO-8601
-            text with an offset; ``duration`` holds timedeltas.
+        columns: equal-length sequences or arrays. ``timestamp`` holds aware datetimes,
+            ISO-8601 text with an offset, or is a tz-aware Series; ``duration`` holds
+            timedeltas or is a ``timedelta64`` array.
         states: state names to use as categories first (visited or not), in this order.
         events: event names to use as categories first.
 

@@ -1,27 +1,20 @@
-"""graph_model(): a workflow's diagram as plain data (states, clusters, edges), before drawing.
+"""A workflow's diagram as plain data (states, clusters, edges), before drawing.
 
-Pure: no graphviz here. ``diagram()`` draws a ``GraphModel``; ``overlay()`` builds one from
-observed history. Observed moves are matched to the definition's transitions the way the
-engine would have taken them.
+Pure: no graphviz here. ``build_model()`` lays a definition out, painted with an
+``Observation`` (a machine's state and history, or what a history frame recorded); recorded
+moves are matched to the definition's transitions the way the engine would have taken them.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Final, Literal
+from typing import Literal
 
 from ..core import engine
 from ..core.definition import TransitionDef, WorkflowDefinition
 from ..core.event import ROLLBACK
-from ..core.handlers import call_guard
-from ..core.jsonvalue import JSONValue
-from ..core.lifecycle import LIFECYCLE
-from ..core.machine import WorkflowStateMachine
-from ..core.serialization import SerializedWorkflow
-from ..errors import HandlerError
 
 __all__ = [
     "EdgeKind",
@@ -33,7 +26,6 @@ __all__ = [
     "TransitionEdge",
     "build_model",
     "classify",
-    "graph_model",
 ]
 
 Move = tuple[str, str, str]
@@ -42,8 +34,6 @@ Move = tuple[str, str, str]
 EdgeKind = Literal["defined", "undo", "internal", "undefined"]
 """A defined transition; a rollback; an internal event (state unchanged); a move the
 definition does not allow."""
-
-_START: Final = "start"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,123 +112,11 @@ class GraphModel:
     edges: tuple[TransitionEdge, ...]
 
 
-def graph_model(
-    obj: WorkflowDefinition | WorkflowStateMachine | SerializedWorkflow,
-    *,
-    definition: WorkflowDefinition | None = None,
-    collapse: bool | Collection[str] = False,
-) -> GraphModel:
-    """Extract the diagram of a definition, a machine or a serialized workflow as plain data.
-
-    Example:
-        >>> model = graph_model(LIFECYCLE)
-        >>> [n.state for n in model.nodes if n.terminal]
-        ['Completed', 'Failed']
-
-    Args:
-        obj: what to draw. A machine or snapshot adds its current state, the transitions
-            that would be taken now, and how often each was taken (in retained history).
-        definition: the definition a ``SerializedWorkflow`` runs (not needed for the
-            lifecycle).
-        collapse: True to draw every compound state as one node, or the names of those to
-            collapse.
-
-    Raises:
-        TypeError: ``obj`` is none of these.
-        ValueError: the definition of a snapshot is missing or different, or ``collapse``
-            names a state that is not compound.
-    """
-    if isinstance(obj, WorkflowDefinition):
-        return build_model(obj, Observation(title=obj.name), collapse)
-    if isinstance(obj, WorkflowStateMachine):
-        columns = obj.history.columns()
-        recorded = zip(columns["from_state"], columns["event"], columns["to_state"], strict=True)
-        return build_model(
-            obj.definition,
-            _observe(obj.workflow_id, obj.definition, obj.state, obj.context, list(recorded)),
-            collapse,
-        )
-    if isinstance(obj, SerializedWorkflow):
-        defn = _snapshot_definition(obj, definition)
-        moves = [(e.from_state, e.event, e.to_state) for e in obj.history]
-        return build_model(
-            defn, _observe(obj.workflow_id, defn, obj.state, obj.context, moves), collapse
-        )
-    raise TypeError(
-        "graph_model() draws a WorkflowDefinition, a WorkflowStateMachine or a "
-        f"SerializedWorkflow, got {type(obj).__name__} {obj!r:.80}"
-    )
-
-
-def _snapshot_definition(
-    sw: SerializedWorkflow, definition: WorkflowDefinition | None
-) -> WorkflowDefinition:
-    if definition is None and sw.definition == LIFECYCLE.name:
-        return LIFECYCLE
-    if definition is None or definition.name != sw.definition:
-        given = "no definition" if definition is None else f"definition {definition.name!r}"
-        raise ValueError(
-            f"workflow {sw.workflow_id!r} runs definition {sw.definition!r}, but {given} "
-            "was passed; pass definition= with the one it runs"
-        )
-    return definition
-
-
-def _observe(
-    workflow_id: str,
-    definition: WorkflowDefinition,
-    state: str,
-    context: Mapping[str, JSONValue],
-    moves: list[Move],
-) -> Observation:
-    return Observation(
-        title=f"{workflow_id} ({definition.name}): {state}",
-        active=engine.configuration_of(definition, state),
-        enabled=enabled_transitions(workflow_id, definition, state, context),
-        counts=Counter(moves),
-        last=moves[-1] if moves else None,
-    )
-
-
-def enabled_transitions(
-    workflow_id: str, definition: WorkflowDefinition, state: str, context: Mapping[str, JSONValue]
-) -> frozenset[int]:
-    """Indexes of the transitions each event would take now (guards see no event data).
-
-    A guard that raises counts as false here: a diagram shows, it does not fail.
-    """
-    index = {id(t): i for i, t in enumerate(definition.transitions)}
-    enabled: set[int] = set()
-    for event in definition.events:
-        for t, _ in engine.candidates(definition, state, event):
-            if t.guard is None or _guard_allows(t, context, workflow_id, state):
-                enabled.add(index[id(t)])
-                break
-    return frozenset(enabled)
-
-
-def _guard_allows(
-    t: TransitionDef, context: Mapping[str, JSONValue], workflow_id: str, state: str
-) -> bool:
-    assert t.guard is not None
-    try:
-        return call_guard(
-            t.guard,
-            context,
-            None,
-            label=t.guard_text or "",
-            workflow_id=workflow_id,
-            state=state,
-            event=t.event,
-        )
-    except HandlerError:
-        return False
-
-
 def classify(definition: WorkflowDefinition, move: Move) -> tuple[EdgeKind, TransitionDef | None]:
     """How ``definition`` explains a recorded move, and the transition it took if any.
 
     Example:
+        >>> from descartes_nb import LIFECYCLE
         >>> classify(LIFECYCLE, ("Idle", "Start", "Running"))[0]
         'defined'
         >>> classify(LIFECYCLE, ("Idle", "Complete", "Completed"))
