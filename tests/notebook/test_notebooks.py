@@ -25,7 +25,7 @@ def sanitize(text: str) -> str:
 
 
 def test_there_are_notebooks():
-    assert [p.name for p in PATHS][:2] == ["01_quickstart.ipynb", "03_history_analysis.ipynb"]
+    assert {"01_quickstart.ipynb", "03_history_analysis.ipynb"} <= {p.name for p in PATHS}
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
