@@ -35,7 +35,7 @@ notebooks: $(STAMP)
 
 ## lab: JupyterLab on notebooks/, with this venv's kernel
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## bench: the benchmarks of bench/ (figures also in bench/README.md)
 bench: $(STAMP)
