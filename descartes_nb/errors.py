@@ -16,7 +16,9 @@ The hierarchy::
     │   ├── SchemaVersionError
     │   ├── ConcurrentModificationError  another writer changed the workflow first
     │   └── RecoveryError
-    └── EventLoopRunningError         also a RuntimeError; run_sync() inside a running loop
+    ├── EventLoopRunningError         also a RuntimeError; run_sync() inside a running loop
+    └── RenderError                   no Graphviz renderer, or it failed; also a RuntimeError
+        └── RenderTimeoutError        the renderer took longer than the time limit
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ __all__ = [
     "InvalidTransitionError",
     "OrchestratorError",
     "RecoveryError",
+    "RenderError",
+    "RenderTimeoutError",
     "SchemaVersionError",
     "SerializationError",
     "StateMachineError",
@@ -151,3 +155,11 @@ class RecoveryError(StoreError):
 
 class EventLoopRunningError(StateMachineError, RuntimeError):
     """``run_sync()`` was called while an event loop is running; use ``await`` instead."""
+
+
+class RenderError(StateMachineError, RuntimeError):
+    """No Graphviz renderer was found, or it failed on a diagram."""
+
+
+class RenderTimeoutError(RenderError, TimeoutError):
+    """The renderer took longer than the time limit and was stopped."""

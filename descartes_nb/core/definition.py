@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from ..errors import DefinitionError
+from . import display
 from .event import ROLLBACK
 from .jsonvalue import JSONValue
 
@@ -21,6 +22,8 @@ __all__ = [
     "WorkflowDefinition",
     "validate",
 ]
+
+_SHOWN_TRANSITIONS: Final = 20
 
 Guard = Callable[[Mapping[str, JSONValue], JSONValue], bool]
 """A sync predicate over the context and the event data: ``guard(context, data) -> bool``."""
@@ -185,6 +188,20 @@ class WorkflowDefinition:
     def transitions_from(self, name: str) -> tuple[TransitionDef, ...]:
         """The transitions whose source is ``name`` (ancestors' transitions not included)."""
         return tuple(t for t in self.transitions if t.source == name)
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        lines = [
+            f"<WorkflowDefinition {self.name!r}: {len(self.states)} states, "
+            f"{len(self.transitions)} transitions, initial {str(self.initial_state)!r}, "
+            f"terminal {sorted(map(str, self.terminal_states))}>"
+        ]
+        shown = self.transitions[:_SHOWN_TRANSITIONS]
+        lines.extend(f"  {t.source} --{t.label}--> {t.target}" for t in shown)
+        if len(self.transitions) > len(shown):
+            lines.append(f"  ... and {len(self.transitions) - len(shown)} more transitions")
+        return display.mimebundle(self, "\n".join(lines), include, exclude)
 
 
 def _structural_problems(d: WorkflowDefinition) -> list[DefinitionProblem]:

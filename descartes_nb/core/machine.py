@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from ..errors import (
     InvalidTransitionError,
@@ -15,7 +15,7 @@ from ..errors import (
     UnknownEventError,
     WorkflowError,
 )
-from . import engine
+from . import display, engine
 from .clock import Clock, SystemClock
 from .definition import TransitionDef, WorkflowDefinition
 from .event import ROLLBACK, WorkflowEvent
@@ -217,6 +217,12 @@ class WorkflowStateMachine:
             f"<WorkflowStateMachine {self.workflow_id!r} ({self._definition.name}) "
             f"state={str(self._state)!r} transitions={self._history.last_seq}>"
         )
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        text = f"{self!r}\ncontext: {display.short_repr(dict(self._context))}"
+        return display.mimebundle(self, text, include, exclude)
 
     # -- changes -------------------------------------------------------------------------
 
