@@ -157,7 +157,7 @@ class History(Sequence[StateHistoryEntry]):
         for name, column in zip(_COLUMNS, self._lists(), strict=True):
             out[name] = [column[i] for i in order] if order else list(column)
         times = out["timestamp"]
-        previous = [self._base_time, *times[:-1]]
+        previous = [self._base_time, *times[:-1]] if times else []
         out["duration"] = [t - p for t, p in zip(times, previous, strict=True)]
         return out
 
