@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final
 
 from .core import display
@@ -43,6 +43,26 @@ class WorkflowOrchestrator:
     def __init__(self, store: WorkflowStore | None = None) -> None:
         self._store = store
         self._workflows: dict[str, WorkflowStateMachine] = {}
+        self._listeners: list[Callable[[WorkflowOrchestrator], object]] = []
+
+    def subscribe(self, listener: Callable[[WorkflowOrchestrator], object]) -> Callable[[], None]:
+        """Call ``listener(orchestrator)`` after each registration or removal.
+
+        Like machine listeners, it runs on the event loop just after the change. Returns a
+        function that unsubscribes. (Subscribe to the machines themselves for their changes.)
+        """
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _notify(self) -> None:
+        loop = asyncio.get_running_loop()
+        for listener in list(self._listeners):
+            loop.call_soon(listener, self)
 
     @property
     def store(self) -> WorkflowStore | None:
@@ -97,6 +117,7 @@ class WorkflowOrchestrator:
         if self._store is not None and sm.store is None:
             await sm.attach_store(self._store)
         self._workflows[sm.workflow_id] = sm
+        self._notify()
         return sm
 
     async def unregister_workflow(self, workflow_id: str) -> WorkflowStateMachine:
@@ -107,6 +128,7 @@ class WorkflowOrchestrator:
         """
         sm = self.get_workflow(workflow_id)
         del self._workflows[workflow_id]
+        self._notify()
         return sm
 
     def get_workflow(self, workflow_id: str) -> WorkflowStateMachine:

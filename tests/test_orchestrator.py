@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import descartes_nb as dn
@@ -73,3 +75,19 @@ async def test_broadcast_with_handler_failures_reports_them(make_workflow):
 
 async def test_broadcast_on_empty_orchestrator_is_empty():
     assert await dn.WorkflowOrchestrator().broadcast("Start") == {}
+
+
+async def test_subscribers_hear_registrations_and_removals(make_workflow):
+    orch = dn.WorkflowOrchestrator()
+    heard: list[list[str]] = []
+    unsubscribe = orch.subscribe(lambda o: heard.append(o.list_workflows()))
+    await orch.register_workflow(make_workflow())
+    await orch.register_workflow(make_workflow())
+    await orch.unregister_workflow("wf-1")
+    await asyncio.sleep(0)
+    assert heard == [["wf-2"], ["wf-2"], ["wf-2"]]  # each runs after the change, on the loop
+    unsubscribe()
+    unsubscribe()
+    await orch.register_workflow(make_workflow())
+    await asyncio.sleep(0)
+    assert len(heard) == 3
