@@ -69,6 +69,11 @@ def _history_rows(entries: Iterable[StateHistoryEntry]) -> list[list[object]]:
     ]
 
 
+def _mark(widget: ipywidgets.DOMWidget, part: str) -> None:
+    """Give a widget a stable CSS class (for styling and for browser tests)."""
+    widget.add_class(f"descartes-nb-{part}")
+
+
 class _Refresher:
     """Coalesce a burst of change notifications into one redraw on the loop."""
 
@@ -125,6 +130,9 @@ class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untype
                 ipywidgets.HBox([self.diagram, ipywidgets.VBox([self.history, self.context])]),
             ]
         )
+        _mark(self, "event-panel")
+        for part in ("title", "diagram", "history", "context", "message"):
+            _mark(getattr(self, part), part)
         self._unsubscribe = sm.subscribe(_Refresher(self.refresh))
         self.refresh()
 
@@ -214,6 +222,9 @@ class HistoryPlayer(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
                 ipywidgets.HBox([self.diagram, self.context]),
             ]
         )
+        _mark(self, "history-player")
+        for part in ("diagram", "entry", "context"):
+            _mark(getattr(self, part), part)
         self.slider.observe(lambda change: self.show(change["new"]), names="value")
         self._unsubscribe = sm.subscribe(_Refresher(self._follow))
         self._follow()
