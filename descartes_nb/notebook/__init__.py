@@ -1,0 +1,39 @@
+"""The notebook layer: diagrams, history DataFrames and analytics (graphviz, pandas).
+
+Importing it makes diagrams render in Jupyter: machines, definitions and orchestrators show
+themselves, and plain ``graphviz`` graphs find a renderer (see ``find_renderer``).
+"""
+
+from .analytics import (
+    conformance,
+    overlay,
+    time_in_state,
+    to_pm4py,
+    transition_counts,
+    workflow_durations,
+)
+from .diagram import diagram
+from .display import install as _install
+from .frames import HISTORY_COLUMNS, history_frame, workflows_frame
+from .model import graph_model
+from .render import Renderer, find_renderer, render_svg, set_render_timeout
+
+_install()
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "Renderer",
+    "conformance",
+    "diagram",
+    "find_renderer",
+    "graph_model",
+    "history_frame",
+    "overlay",
+    "render_svg",
+    "set_render_timeout",
+    "time_in_state",
+    "to_pm4py",
+    "transition_counts",
+    "workflow_durations",
+    "workflows_frame",
+]
