@@ -127,7 +127,8 @@ class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untype
                     [self.failure_message, self.custom_name, self.custom_data, self.custom_button]
                 ),
                 self.message,
-                ipywidgets.HBox([self.diagram, ipywidgets.VBox([self.history, self.context])]),
+                self.diagram,
+                ipywidgets.HBox([self.history, self.context]),
             ]
         )
         _mark(self, "event-panel")
