@@ -1,4 +1,4 @@
-"""The notebook layer: diagrams, history DataFrames and analytics (graphviz, pandas).
+"""The notebook layer: diagrams, DataFrames, analytics, widgets (graphviz, pandas, ipywidgets).
 
 Importing it makes diagrams render in Jupyter: machines, definitions and orchestrators show
 themselves, and plain ``graphviz`` graphs find a renderer (see ``find_renderer``).
@@ -16,11 +16,15 @@ from .diagram import diagram, graph_model
 from .display import install as _install
 from .frames import HISTORY_COLUMNS, history_frame, workflows_frame
 from .render import Renderer, find_renderer, render_svg, set_render_timeout
+from .widgets import Dashboard, EventPanel, HistoryPlayer
 
 _install()
 
 __all__ = [
     "HISTORY_COLUMNS",
+    "Dashboard",
+    "EventPanel",
+    "HistoryPlayer",
     "Renderer",
     "conformance",
     "diagram",
