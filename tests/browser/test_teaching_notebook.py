@@ -158,8 +158,9 @@ def run_all_cells(page: Page) -> None:
     choose = page.get_by_role("button", name="Select Kernel")
     if choose.is_visible():  # JupyterLab sometimes asks, even for the notebook's own kernel
         choose.click()
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click()
+    # exact: the menus also hold "Restart Kernel and Run All Cells…", which asks first
+    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
     prompts = page.locator(".jp-CodeCell .jp-InputPrompt")
     expect(prompts.last).to_have_text(re.compile(r"\[\d+\]"), timeout=180_000)
     expect(page.locator(".jp-CodeCell .jp-InputPrompt", has_text="[*]")).to_have_count(0)
