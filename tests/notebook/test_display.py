@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import types
-
 import graphviz
 import pytest
 
 import descartes_nb as dn
-from descartes_nb import notebook as dnb
 from descartes_nb.notebook import display, render
 
 
@@ -87,13 +84,3 @@ def test_importing_the_notebook_layer_registers_its_formatter_once():
     assert len(dnb_formatters) == 1
     display.install()
     assert [f for f in core_display._formatters if f is display._format] == dnb_formatters
-
-
-def test_public_api_is_sorted_and_complete():
-    assert dnb.__all__ == sorted(dnb.__all__)
-    public = {
-        name
-        for name, value in vars(dnb).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
-    }
-    assert public == set(dnb.__all__)
