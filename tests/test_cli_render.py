@@ -304,3 +304,12 @@ def test_console_script_usage_error_has_status_2():
     done = run_console("render")
     assert done.returncode == 2
     assert "the following arguments are required: FILE" in done.stderr
+
+
+def test_render_file_without_workflows_has_nothing_to_draw(tmp_path, capsys):
+    path = tmp_path / "empty.toml"
+    path.write_text("[workflow]\n")  # the loader finds no problem, and no workflow
+    assert main(["render", str(path), "--format", "dot"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {path}: no workflow to draw\n"
+    assert captured.out == ""
