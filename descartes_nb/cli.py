@@ -1,21 +1,25 @@
-"""The ``descartes-nb`` command: the demo, and tools for terminals and CI."""
+"""The ``descartes-nb`` command: the demo, and tools for terminals and CI.
+
+``validate`` and ``render`` (in ``swarmfile.py``) work on Swarm.toml files; bad input
+gives exit status 1 and messages that name the file and line.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
 from . import WorkflowEvent, WorkflowOrchestrator, WorkflowStateMachine
 from .core.history import StateHistoryEntry
-from .core.toml import check_definitions
-from .errors import DefinitionError, StateMachineError
+from .errors import StateMachineError
+from .swarmfile import DIRECTIONS, FORMATS, STDOUT, render_file, validate_files
 
 __all__ = ["main"]
 
@@ -137,58 +141,98 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run a handful of workflows concurrently and show them")
-    validate = commands.add_parser(
-        "validate",
-        help="check Swarm.toml files; print each problem as file:line: message",
-        description="Check Swarm.toml files. Exit status 0 when they have no errors, else 1.",
+    _add_validate(
+        commands.add_parser(
+            "validate",
+            help="check Swarm.toml files; print each problem as file:line: message",
+            description="Check Swarm.toml files. Exit status 0 when they have no errors, else 1.",
+        )
     )
-    validate.add_argument("files", nargs="+", metavar="FILE", help="a Swarm.toml file")
-    validate.add_argument(
-        "--lenient",
-        action="store_true",
-        help="report unreachable states and dead ends as warnings, not errors",
+    _add_render(
+        commands.add_parser(
+            "render",
+            help="draw a workflow of a Swarm.toml file as SVG (or write its DOT source)",
+            description=_RENDER_DESCRIPTION,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
     )
-    validate.add_argument(
+    return parser
+
+
+def _add_guard_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
         "--guard",
         action="append",
         default=[],
         metavar="NAME",
         help="a named guard the files may refer to (the program registers it; repeatable)",
     )
-    return parser
 
 
-def validate_files(
-    files: Sequence[str],
-    *,
-    strict: bool = True,
-    guards: Sequence[str] = (),
-    out: TextIO | None = None,
-) -> int:
-    """Check Swarm.toml files and print what is wrong; return 0 if nothing is, else 1."""
-    stream = out or sys.stdout
-    named = dict.fromkeys(guards, _declared_guard)
-    status = 0
-    for path in files:
-        try:
-            definitions, problems = check_definitions(Path(path), guards=named, strict=strict)
-        except DefinitionError as exc:  # unreadable, or not TOML
-            definitions, problems = {}, list(exc.problems)
-        for problem in problems:
-            warning = " (warning)" if problem.severity == "warning" else ""
-            print(f"{problem}{warning}", file=stream)
-        errors = [p for p in problems if p.severity == "error"]
-        if errors:
-            status = 1
-            print(f"{path}: {len(errors)} error{'s' if len(errors) > 1 else ''}", file=stream)
-        else:
-            print(f"{path}: ok ({', '.join(definitions)})", file=stream)
-    return status
+def _add_validate(validate: argparse.ArgumentParser) -> None:
+    validate.add_argument("files", nargs="+", metavar="FILE", help="a Swarm.toml file")
+    validate.add_argument(
+        "--lenient",
+        action="store_true",
+        help="report unreachable states and dead ends as warnings, not errors",
+    )
+    _add_guard_option(validate)
 
 
-def _declared_guard(context: object, data: object) -> bool:  # pragma: no cover - never run
-    """Stands in for a guard the program registers; validation never calls it."""
-    return True
+_RENDER_DESCRIPTION: Final = """\
+Draw one workflow of a Swarm.toml file, as the notebook layer does (diagram()), with the
+same Graphviz renderer and time limit.
+
+The output format follows OUT's suffix: .svg for SVG, .dot or .gv for the DOT source (no
+renderer needed); "-" (the default) writes SVG to standard output. --format overrides it.
+
+Exit status: 0 when written; 1 for bad input (a file that cannot be read, a definition with
+errors, printed as file:line: message, an unknown workflow, a renderer that fails or takes
+longer than the time limit), with a one-line "error: ..." on standard error; 2 for wrong
+options."""
+
+
+def _add_render(render: argparse.ArgumentParser) -> None:
+    render.add_argument("file", metavar="FILE", help="a Swarm.toml file")
+    render.add_argument(
+        "-w",
+        "--workflow",
+        metavar="NAME",
+        help="the workflow to draw (needed when the file has more than one)",
+    )
+    render.add_argument(
+        "-o", "--output", default=STDOUT, metavar="OUT", help=f"where to write (default: {STDOUT})"
+    )
+    render.add_argument(
+        "--format", choices=FORMATS, help="svg or dot (default: from OUT's suffix, else svg)"
+    )
+    render.add_argument(
+        "--direction",
+        choices=DIRECTIONS,
+        default="LR",
+        help="left to right (default), or top to bottom",
+    )
+    render.add_argument(
+        "--collapse", action="store_true", help="draw compound states as single boxes"
+    )
+    render.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="time limit of the renderer (default: 10, as for notebook displays)",
+    )
+    _add_guard_option(render)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -196,6 +240,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "validate":
         return validate_files(args.files, strict=not args.lenient, guards=args.guard)
+    if args.command == "render":
+        return render_file(
+            args.file,
+            workflow=args.workflow,
+            output=args.output,
+            output_format=args.format,
+            direction=args.direction,
+            collapse=args.collapse,
+            timeout=args.timeout,
+            guards=args.guard,
+        )
     if args.command == "demo":
         asyncio.run(run_demo())
     return 0

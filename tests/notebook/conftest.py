@@ -1,4 +1,4 @@
-"""Notebook-layer fixtures: renderers, and the ``requires_dot`` marker (skip without one)."""
+"""Notebook-layer fixtures: renderers (the ``requires_dot`` marker is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,7 @@ from pathlib import Path
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.errors import RenderError
 from descartes_nb.notebook import render
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("requires_dot") is None:
-        return
-    try:
-        render.find_renderer()
-    except RenderError as exc:
-        pytest.skip(f"no Graphviz renderer: {exc}")
 
 
 @pytest.fixture

@@ -25,7 +25,13 @@ def sanitize(text: str) -> str:
 
 
 def test_there_are_notebooks():
-    assert {"01_quickstart.ipynb", "03_history_analysis.ipynb"} <= {p.name for p in PATHS}
+    expected = {
+        "01_quickstart.ipynb",
+        "02_teaching_walkthrough.ipynb",
+        "03_history_analysis.ipynb",
+        "05_declarative_workflows.ipynb",
+    }
+    assert expected <= {p.name for p in PATHS}
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
