@@ -8,6 +8,7 @@ Screenshots go to test-artifacts/. Skips where Chromium is absent, except under 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -57,6 +58,19 @@ def chromium() -> Path:
     return CHROMIUM
 
 
+def write_settings(folder: Path) -> None:
+    """Start the kernel without asking, render every cell (no windowing), fetch no news."""
+    settings = {
+        "notebook-extension/tracker": {"autoStartDefaultKernel": True, "windowingMode": "none"},
+        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    }
+    for name, values in settings.items():
+        plugin, file = name.split("/")
+        path = folder / "@jupyterlab" / plugin / f"{file}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -68,6 +82,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """JupyterLab on 127.0.0.1, serving a copy of notebooks/ (the repository stays clean)."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    write_settings(root / "settings")
     port = free_port()
     log = (root / "lab.log").open("w")
     server = subprocess.Popen(
@@ -81,7 +96,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             f"--port={port}",
             f"--IdentityProvider.token={TOKEN}",
             f"--ServerApp.root_dir={root / 'notebooks'}",
-            "--LabApp.news_url=",
+            f"--LabApp.user_settings_dir={root / 'settings'}",
             "--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ],
         stdout=log,
@@ -150,17 +165,27 @@ def test_teaching_notebook_panel_and_player_in_chromium(lab: str, chromium: Path
 
 
 def run_all_cells(page: Page) -> None:
-    """Wait for the kernel, Run > Run All Cells, and wait until every cell has run."""
+    """Wait for the kernel, Run > Run All Cells, and wait until every cell has run.
+
+    JupyterLab may report the kernel idle a moment before the notebook can run cells; a
+    Run All that came too early runs nothing, so it is asked again (re-running from the
+    top is harmless here).
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     status = page.locator(".jp-Notebook-ExecutionIndicator")
     expect(status).to_have_attribute("data-status", "idle", timeout=120_000)
-    choose = page.get_by_role("button", name="Select Kernel")
-    if choose.is_visible():  # JupyterLab sometimes asks, even for the notebook's own kernel
-        choose.click()
-    page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click()
-    # exact: the menus also hold "Restart Kernel and Run All Cells…", which asks first
-    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+    first_prompt = page.locator(".jp-CodeCell .jp-InputPrompt").first
+    for _ in range(5):
+        page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click()
+        # exact: the menus also hold "Restart Kernel and Run All Cells…", which asks first
+        page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+        try:
+            expect(first_prompt).to_have_text(re.compile(r"\[[\d*]+\]"), timeout=15_000)
+            break
+        except (AssertionError, PlaywrightTimeout):
+            continue
     prompts = page.locator(".jp-CodeCell .jp-InputPrompt")
     expect(prompts.last).to_have_text(re.compile(r"\[\d+\]"), timeout=180_000)
     expect(page.locator(".jp-CodeCell .jp-InputPrompt", has_text="[*]")).to_have_count(0)
