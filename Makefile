@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit bench lab clean
+.PHONY: demo test lint unit notebooks bench lab clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/descartes-nb demo
 
 ## test: every test: lint and types, unit, property and doctests with coverage, notebooks
-test: lint unit
+test: lint unit notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,10 +28,20 @@ unit: $(STAMP)
 	$(BIN)/coverage run -m pytest -p no:cacheprovider
 	$(BIN)/coverage report
 
+# every notebook re-run in a fresh kernel of this venv and compared with its committed outputs
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
+
+## lab: JupyterLab on notebooks/, with this venv's kernel
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
 ## bench: the benchmarks of bench/ (figures also in bench/README.md)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_store.py
+	$(BIN)/python bench/bench_notebook.py
 
 clean:
 	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,6 +7,7 @@ descartes_nb`` stays fast in a worker process).
 
 from .core.clock import Clock, ManualClock, SystemClock, TimerHandle
 from .core.definition import (
+    PREVIOUS_STATE,
     DefinitionProblem,
     RetryPolicy,
     StateDef,
@@ -21,15 +22,20 @@ from .core.lifecycle import LIFECYCLE, WorkflowState
 from .core.machine import WorkflowMetadata, WorkflowStateMachine
 from .core.ports import WorkflowChange, WorkflowStore
 from .core.serialization import SerializedWorkflow
+from .core.toml import load_definitions
+from .core.tomlwrite import to_toml
 from .errors import (
     ConcurrentModificationError,
     DefinitionError,
+    DefinitionWarning,
     DuplicateWorkflowError,
     EventLoopRunningError,
     HandlerError,
     InvalidTransitionError,
     OrchestratorError,
     RecoveryError,
+    RenderError,
+    RenderTimeoutError,
     SchemaVersionError,
     SerializationError,
     StateMachineError,
@@ -54,12 +60,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LIFECYCLE",
+    "PREVIOUS_STATE",
     "BroadcastResult",
     "Checkpoint",
     "Clock",
     "ConcurrentModificationError",
     "DefinitionError",
     "DefinitionProblem",
+    "DefinitionWarning",
     "DuplicateWorkflowError",
     "EventLoopRunningError",
     "HandlerError",
@@ -70,6 +78,8 @@ __all__ = [
     "RecoveryError",
     "RecoveryFailure",
     "RecoveryReport",
+    "RenderError",
+    "RenderTimeoutError",
     "RetryPolicy",
     "SchemaVersionError",
     "SerializationError",
@@ -98,6 +108,8 @@ __all__ = [
     "WorkflowStateMachine",
     "WorkflowStore",
     "__version__",
+    "load_definitions",
     "run_sync",
+    "to_toml",
     "validate",
 ]

@@ -1,23 +1,30 @@
-"""The ``descartes-nb`` command: the demo, and tools for terminals and CI."""
+"""The ``descartes-nb`` command: the demo, and tools for terminals and CI.
+
+``validate`` and ``render`` (in ``swarmfile.py``) work on Swarm.toml files; bad input
+gives exit status 1 and messages that name the file and line. ``demo`` keeps its workflows
+in a SQLite file; ``history`` and ``recover`` show what such a file holds.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
 from . import WorkflowEvent, WorkflowOrchestrator, WorkflowStateMachine
 from .core.history import StateHistoryEntry
 from .core.serialization import SerializedWorkflow
 from .errors import SerializationError, StateMachineError
 from .store import DEFAULT_DATABASE, SqliteWorkflowStore, WorkflowRecovery
+from .swarmfile import DIRECTIONS, FORMATS, STDOUT, render_file, validate_files
 
 __all__ = ["main"]
 
@@ -217,6 +224,26 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--db", default=DEFAULT_DATABASE, help=f"SQLite file to keep them in ({DEFAULT_DATABASE})"
     )
+    _add_database_tools(commands)
+    _add_validate(
+        commands.add_parser(
+            "validate",
+            help="check Swarm.toml files; print each problem as file:line: message",
+            description="Check Swarm.toml files. Exit status 0 when they have no errors, else 1.",
+        )
+    )
+    _add_render(
+        commands.add_parser(
+            "render",
+            help="draw a workflow of a Swarm.toml file as SVG (or write its DOT source)",
+            description=_RENDER_DESCRIPTION,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
+    return parser
+
+
+def _add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     history = commands.add_parser(
         "history", help="list the workflows stored in a database, or show one's history"
     )
@@ -226,19 +253,112 @@ def _parser() -> argparse.ArgumentParser:
         "recover", help="rebuild every stored workflow and report the damaged ones"
     )
     rebuild.add_argument("db", help="a SQLite file written by descartes_nb")
-    return parser
+
+
+def _add_guard_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--guard",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a named guard the files may refer to (the program registers it; repeatable)",
+    )
+
+
+def _add_validate(validate: argparse.ArgumentParser) -> None:
+    validate.add_argument("files", nargs="+", metavar="FILE", help="a Swarm.toml file")
+    validate.add_argument(
+        "--lenient",
+        action="store_true",
+        help="report unreachable states and dead ends as warnings, not errors",
+    )
+    _add_guard_option(validate)
+
+
+_RENDER_DESCRIPTION: Final = """\
+Draw one workflow of a Swarm.toml file, as the notebook layer does (diagram()), with the
+same Graphviz renderer and time limit.
+
+The output format follows OUT's suffix: .svg for SVG, .dot or .gv for the DOT source (no
+renderer needed); "-" (the default) writes SVG to standard output. --format overrides it.
+
+Exit status: 0 when written; 1 for bad input (a file that cannot be read, a definition with
+errors, printed as file:line: message, an unknown workflow, a renderer that fails or takes
+longer than the time limit), with a one-line "error: ..." on standard error; 2 for wrong
+options."""
+
+
+def _add_render(render: argparse.ArgumentParser) -> None:
+    render.add_argument("file", metavar="FILE", help="a Swarm.toml file")
+    render.add_argument(
+        "-w",
+        "--workflow",
+        metavar="NAME",
+        help="the workflow to draw (needed when the file has more than one)",
+    )
+    render.add_argument(
+        "-o", "--output", default=STDOUT, metavar="OUT", help=f"where to write (default: {STDOUT})"
+    )
+    render.add_argument(
+        "--format", choices=FORMATS, help="svg or dot (default: from OUT's suffix, else svg)"
+    )
+    render.add_argument(
+        "--direction",
+        choices=DIRECTIONS,
+        default="LR",
+        help="left to right (default), or top to bottom",
+    )
+    render.add_argument(
+        "--collapse", action="store_true", help="draw compound states as single boxes"
+    )
+    render.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="time limit of the renderer (default: 10, as for notebook displays)",
+    )
+    _add_guard_option(render)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command != "demo" and not Path(args.db).is_file():
+    if args.command == "validate":
+        return validate_files(args.files, strict=not args.lenient, guards=args.guard)
+    if args.command == "render":
+        return render_file(
+            args.file,
+            workflow=args.workflow,
+            output=args.output,
+            output_format=args.format,
+            direction=args.direction,
+            collapse=args.collapse,
+            timeout=args.timeout,
+            guards=args.guard,
+        )
+    if args.command == "demo":
+        asyncio.run(run_demo(db=args.db))
+        return 0
+    return _database_tool(parser, args)
+
+
+def _database_tool(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run ``history`` or ``recover`` on an existing database file."""
+    if not Path(args.db).is_file():
         parser.error(f"no database file at {args.db!r}")
     try:
-        if args.command == "demo":
-            asyncio.run(run_demo(db=args.db))
-            return 0
         if args.command == "history":
             return asyncio.run(show_history(args.db, args.workflow, sys.stdout))
         return asyncio.run(recover(args.db, sys.stdout))

@@ -16,7 +16,11 @@ The hierarchy::
     │   ├── SchemaVersionError
     │   ├── ConcurrentModificationError  another writer changed the workflow first
     │   └── RecoveryError
-    └── EventLoopRunningError         also a RuntimeError; run_sync() inside a running loop
+    ├── EventLoopRunningError         also a RuntimeError; run_sync() inside a running loop
+    ├── DefinitionWarning             also a UserWarning; load_definitions(strict=False) let
+    │                                 a doubtful part through (a warning, not raised)
+    └── RenderError                   no Graphviz renderer, or it failed; also a RuntimeError
+        └── RenderTimeoutError        the renderer took longer than the time limit
 """
 
 from __future__ import annotations
@@ -30,12 +34,15 @@ if TYPE_CHECKING:
 __all__ = [
     "ConcurrentModificationError",
     "DefinitionError",
+    "DefinitionWarning",
     "DuplicateWorkflowError",
     "EventLoopRunningError",
     "HandlerError",
     "InvalidTransitionError",
     "OrchestratorError",
     "RecoveryError",
+    "RenderError",
+    "RenderTimeoutError",
     "SchemaVersionError",
     "SerializationError",
     "StateMachineError",
@@ -80,6 +87,13 @@ class DefinitionError(StateMachineError):
         self.key = key
         self.line = line
         self.problems = tuple(problems)
+
+
+class DefinitionWarning(StateMachineError, UserWarning):
+    """A doubtful part of a definition, let through by ``load_definitions(strict=False)``.
+
+    For example an unreachable state or a dead end; the message starts with ``file:line:``.
+    """
 
 
 class SerializationError(StateMachineError):
@@ -151,3 +165,11 @@ class RecoveryError(StoreError):
 
 class EventLoopRunningError(StateMachineError, RuntimeError):
     """``run_sync()`` was called while an event loop is running; use ``await`` instead."""
+
+
+class RenderError(StateMachineError, RuntimeError):
+    """No Graphviz renderer was found, or it failed on a diagram."""
+
+
+class RenderTimeoutError(RenderError, TimeoutError):
+    """The renderer took longer than the time limit and was stopped."""

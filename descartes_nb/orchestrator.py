@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from typing import Any, Final
 
+from .core import display
 from .core.event import WorkflowEvent
 from .core.history import StateHistoryEntry
 from .core.jsonvalue import JSONValue
@@ -13,6 +15,8 @@ from .core.ports import WorkflowStore
 from .errors import DuplicateWorkflowError, StateMachineError, WorkflowNotFoundError
 
 __all__ = ["BroadcastResult", "WorkflowOrchestrator"]
+
+_SHOWN_WORKFLOWS: Final = 20
 
 BroadcastResult = dict[str, StateHistoryEntry | StateMachineError]
 """Per workflow id: the entry the event produced, or the error it raised."""
@@ -76,6 +80,27 @@ class WorkflowOrchestrator:
 
     def __repr__(self) -> str:
         return f"<WorkflowOrchestrator {len(self._workflows)} workflows>"
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        machines = list(self._workflows.values())
+        rows = [("workflow", "definition", "state", "transitions")]
+        rows.extend(
+            (sm.workflow_id, sm.definition.name, str(sm.state), str(sm.history.last_seq))
+            for sm in machines[:_SHOWN_WORKFLOWS]
+        )
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        lines = [repr(self)]
+        lines.extend(
+            "  " + "  ".join(f"{v:<{w}}" for v, w in zip(row, widths, strict=True))
+            for row in rows
+            if machines
+        )
+        if len(machines) > _SHOWN_WORKFLOWS:
+            lines.append(f"  ... and {len(machines) - _SHOWN_WORKFLOWS} more workflows")
+        text = "\n".join(line.rstrip() for line in lines)
+        return display.mimebundle(self, text, include, exclude)
 
     async def register_workflow(self, sm: WorkflowStateMachine) -> WorkflowStateMachine:
         """Add a machine (attaching and writing it to the store, if there is one).

@@ -1,4 +1,4 @@
-"""Shared fixtures: a manual clock, definitions, and a workflow factory."""
+"""Shared fixtures: a manual clock, definitions, a workflow factory; the requires_dot marker."""
 
 from __future__ import annotations
 
@@ -17,6 +17,19 @@ settings.register_profile("dev", deadline=None, max_examples=40)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a ``requires_dot`` test when there is no Graphviz renderer."""
+    if item.get_closest_marker("requires_dot") is None:
+        return
+    # Imported here: only tests that draw need the notebook layer.
+    from descartes_nb.notebook import render
+
+    try:
+        render.find_renderer()
+    except dn.RenderError as exc:
+        pytest.skip(f"no Graphviz renderer: {exc}")
 
 
 @pytest.fixture

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
+
 import descartes_nb as dn
 from descartes_nb import errors
+from descartes_nb import notebook as dnb
 
 
 def isort_style(name: str) -> tuple[int, str]:
@@ -13,13 +16,12 @@ def isort_style(name: str) -> tuple[int, str]:
     return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
 
 
-def test_all_is_sorted_and_complete():
-    assert dn.__all__ == sorted(dn.__all__, key=isort_style)
-    public = {name for name in vars(dn) if not name.startswith("_")}
-    modules = {name for name, value in vars(dn).items() if inspect.ismodule(value)}
-    assert public - modules - set(dn.__all__) == set()
-    for name in dn.__all__:
-        assert hasattr(dn, name), name
+@pytest.mark.parametrize("package", [dn, dnb], ids=["descartes_nb", "notebook"])
+def test_all_is_sorted_and_complete(package):
+    assert package.__all__ == sorted(package.__all__, key=isort_style)
+    public = {name for name in vars(package) if not name.startswith("_")}
+    modules = {name for name, value in vars(package).items() if inspect.ismodule(value)}
+    assert public - modules == set(package.__all__) - {"__version__"}
 
 
 def test_every_error_class_is_exported_and_in_the_tree():

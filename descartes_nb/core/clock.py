@@ -89,7 +89,7 @@ class ManualClock:
         '2026-01-01T00:05:00+00:00'
     """
 
-    __slots__ = ("_counter", "_now", "_timers")
+    __slots__ = ("_cancelled", "_counter", "_now", "_timers")
 
     def __init__(self, start: datetime | None = None) -> None:
         start = start or datetime(2026, 1, 1, tzinfo=UTC)
@@ -98,6 +98,7 @@ class ManualClock:
         self._now = start.astimezone(UTC)
         self._timers: list[tuple[datetime, int, TimerHandle, Callback]] = []
         self._counter = itertools.count()
+        self._cancelled = 0  # about how many scheduled entries were cancelled since compacted
 
     def now(self) -> datetime:
         """Return the clock's current time."""
@@ -105,9 +106,18 @@ class ManualClock:
 
     def call_at(self, when: datetime, callback: Callback) -> TimerHandle:
         """Run ``await callback()`` when ``advance()`` reaches ``when``."""
-        handle = TimerHandle(when)
+        if self._cancelled > 32 and 2 * self._cancelled > len(self._timers):
+            # Drop cancelled entries, or a workflow that re-arms timeouts on every
+            # transition grows the heap without end.
+            self._timers = [t for t in self._timers if not t[2].cancelled]
+            heapq.heapify(self._timers)
+            self._cancelled = 0
+        handle = TimerHandle(when, self._count_cancel)
         heapq.heappush(self._timers, (when, next(self._counter), handle, callback))
         return handle
+
+    def _count_cancel(self) -> None:
+        self._cancelled += 1
 
     async def advance(self, delta: timedelta) -> None:
         """Move time forward by ``delta``, running every callback that falls due, in order."""

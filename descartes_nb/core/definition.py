@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from ..errors import DefinitionError
+from . import display
 from .event import ROLLBACK
 from .jsonvalue import JSONValue
 
 __all__ = [
+    "PREVIOUS_STATE",
     "DefinitionProblem",
     "Guard",
     "RetryPolicy",
@@ -21,6 +23,15 @@ __all__ = [
     "WorkflowDefinition",
     "validate",
 ]
+
+PREVIOUS_STATE: Final = "@previous"
+"""A transition target: the state the workflow was in before it entered the current one.
+
+It is read from the history when the event is processed (the ``from_state`` of the newest
+entry that changed state), so ``TransitionDef("Failed", "Retry", PREVIOUS_STATE)`` returns a
+workflow to the state it failed in. It cannot be a state's name.
+"""
+_SHOWN_TRANSITIONS: Final = 20
 
 Guard = Callable[[Mapping[str, JSONValue], JSONValue], bool]
 """A sync predicate over the context and the event data: ``guard(context, data) -> bool``."""
@@ -56,13 +67,19 @@ class StateDef:
 
 @dataclass(frozen=True, slots=True)
 class TransitionDef:
-    """``source --event [guard]--> target``; ``guard_label`` is the guard as users read it."""
+    """``source --event [guard]--> target``; ``guard_label`` is the guard as users read it.
+
+    ``implicit`` marks a transition a loader added rather than one the user wrote (such as
+    the ``Fail`` and ``Timeout`` transitions every Swarm.toml workflow gets); validation
+    does not count implicit transitions as a way out, and exports leave them out.
+    """
 
     source: str
     event: str
     target: str
     guard: Guard | None = field(default=None, compare=False)
     guard_label: str | None = None
+    implicit: bool = False
 
     @property
     def guard_text(self) -> str | None:
@@ -80,7 +97,10 @@ class TransitionDef:
 
 @dataclass(frozen=True, slots=True)
 class DefinitionProblem:
-    """One problem found in a definition; ``severity`` is ``"error"`` or ``"warning"``."""
+    """One problem found in a definition; ``severity`` is ``"error"`` or ``"warning"``.
+
+    ``event`` names the event when the problem is about the transitions of one event.
+    """
 
     message: str
     workflow: str | None = None
@@ -89,6 +109,7 @@ class DefinitionProblem:
     severity: Literal["error", "warning"] = "error"
     source: str | None = None
     line: int | None = None
+    event: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}: " if self.source and self.line else ""
@@ -186,6 +207,20 @@ class WorkflowDefinition:
         """The transitions whose source is ``name`` (ancestors' transitions not included)."""
         return tuple(t for t in self.transitions if t.source == name)
 
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        lines = [
+            f"<WorkflowDefinition {self.name!r}: {len(self.states)} states, "
+            f"{len(self.transitions)} transitions, initial {str(self.initial_state)!r}, "
+            f"terminal {sorted(map(str, self.terminal_states))}>"
+        ]
+        shown = self.transitions[:_SHOWN_TRANSITIONS]
+        lines.extend(f"  {t.source} --{t.label}--> {t.target}" for t in shown)
+        if len(self.transitions) > len(shown):
+            lines.append(f"  ... and {len(self.transitions) - len(shown)} more transitions")
+        return display.mimebundle(self, "\n".join(lines), include, exclude)
+
 
 def _structural_problems(d: WorkflowDefinition) -> list[DefinitionProblem]:
     problems = list(_name_problems(d))
@@ -220,6 +255,13 @@ def _name_problems(d: WorkflowDefinition) -> Iterable[DefinitionProblem]:
             yield DefinitionProblem(
                 f"a state needs a non-empty str name, got {name!r}",
                 workflow=str(d.name),
+                key="name",
+            )
+        elif name == PREVIOUS_STATE:
+            yield DefinitionProblem(
+                f"state name {name!r} is reserved (as a target it means the previous state)",
+                workflow=str(d.name),
+                state=name,
                 key="name",
             )
         elif names.count(name) > 1 and name not in reported:
@@ -282,12 +324,13 @@ def _transition_problems(
             state=t.source,
             key="source",
         )
-    if t.target not in d._by_name:
+    if t.target not in d._by_name and t.target != PREVIOUS_STATE:
         yield DefinitionProblem(
             f"{where}: unknown target state (states: {known})",
             workflow=d.name,
             state=t.source,
             key=t.event,
+            event=t.event,
         )
     if not isinstance(t.event, str) or not t.event:
         yield DefinitionProblem(
@@ -306,68 +349,13 @@ def _transition_problems(
         )
 
 
-def validate(definition: WorkflowDefinition) -> list[DefinitionProblem]:
+def validate(definition: WorkflowDefinition, *, strict: bool = True) -> list[DefinitionProblem]:
     """Return the problems of a definition that can run but is probably wrong.
 
-    Checks that every state can be reached from the initial state, that every non-terminal
-    state has a way out, that a terminal state can be reached, and that no two unguarded
-    transitions share a state and an event.
+    See ``descartes_nb.core.validation`` for the rules. With ``strict=False`` unreachable
+    states, dead ends and states that cannot lead to a terminal state are warnings
+    (``severity="warning"``) rather than errors.
     """
-    reachable = _reachable(definition)
-    problems = [
-        DefinitionProblem(
-            f"state {name!r} cannot be reached from initial state {definition.initial_state!r}",
-            workflow=definition.name,
-            state=name,
-        )
-        for name in definition.state_names
-        if name not in reachable
-    ]
-    problems.extend(_dead_ends(definition))
-    if definition.terminal_states and not reachable & definition.terminal_states:
-        problems.append(
-            DefinitionProblem("no terminal state can be reached", workflow=definition.name)
-        )
-    problems.extend(_ambiguous(definition))
-    return problems
+    from .validation import problems_of  # validation imports this module
 
-
-def _reachable(d: WorkflowDefinition) -> set[str]:
-    seen: set[str] = set()
-    todo = [d.initial_state]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo.extend(d.ancestors(name))
-        todo.extend(d.children(name))
-        todo.extend(t.target for t in d.transitions if t.source == name)
-    return seen
-
-
-def _dead_ends(d: WorkflowDefinition) -> Iterable[DefinitionProblem]:
-    sources = {t.source for t in d.transitions}
-    for s in d.states:
-        has_exit = any(name in sources for name in (s.name, *d.ancestors(s.name)))
-        if not s.terminal and not has_exit and not d.children(s.name):
-            yield DefinitionProblem(
-                f"state {s.name!r} is not terminal and has no way out",
-                workflow=d.name,
-                state=s.name,
-            )
-
-
-def _ambiguous(d: WorkflowDefinition) -> Iterable[DefinitionProblem]:
-    seen: set[tuple[str, str]] = set()
-    for t in d.transitions:
-        if t.guard is not None:
-            continue
-        if (t.source, t.event) in seen:
-            yield DefinitionProblem(
-                f"state {t.source!r} has two unguarded transitions on event {t.event!r}",
-                workflow=d.name,
-                state=t.source,
-                key=t.event,
-            )
-        seen.add((t.source, t.event))
+    return problems_of(definition, strict=strict)

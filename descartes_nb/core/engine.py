@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from .definition import TransitionDef, WorkflowDefinition
+from .definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
 from .jsonvalue import JSONValue
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "enabled_events",
     "initial_state",
     "plan_jump",
+    "resolve_previous",
     "select_step",
 ]
 
@@ -49,7 +50,15 @@ Candidates = tuple[tuple[TransitionDef, Step], ...]
 class _Compiled:
     """Lookup tables derived from one definition; ``candidates[(state, event)]`` is the hot one."""
 
-    __slots__ = ("candidates", "configurations", "direct", "initial", "internal")
+    __slots__ = (
+        "candidates",
+        "configurations",
+        "direct",
+        "has_timers",
+        "initial",
+        "internal",
+        "returns",
+    )
 
     def __init__(self, d: WorkflowDefinition) -> None:
         leaves = [n for n in d.state_names if not d.children(n)]
@@ -63,13 +72,21 @@ class _Compiled:
         self.candidates: dict[tuple[str, str], Candidates] = {}
         for leaf in leaves:
             for t in _bubbled(d, leaf):
-                step = _plan(d, self.configurations, leaf, t.source, t.target, t)
+                if t.target == PREVIOUS_STATE:  # planned when processed: see resolve_previous
+                    step = Step(t, leaf, PREVIOUS_STATE, (), (), frozenset())
+                else:
+                    step = _plan(d, self.configurations, leaf, t.source, t.target, t)
                 key = (leaf, t.event)
                 self.candidates[key] = (*self.candidates.get(key, ()), (t, step))
-        # Where the first candidate has no guard it always wins: no decision is left to make.
+        # Where the first candidate has no guard it always wins: no decision is left to make
+        # (unless its target depends on the history).
         self.direct: dict[tuple[str, str], Step] = {
-            key: found[0][1] for key, found in self.candidates.items() if found[0][0].guard is None
+            key: found[0][1]
+            for key, found in self.candidates.items()
+            if found[0][0].guard is None and found[0][0].target != PREVIOUS_STATE
         }
+        self.returns: dict[tuple[str, int, str], Step] = {}
+        self.has_timers = any(s.timeout is not None or s.retry is not None for s in d.states)
 
 
 _EMPTY: Final[Candidates] = ()
@@ -172,6 +189,20 @@ def enabled_events(
         if t.event not in events and (t.guard is None or call_guard(t, context, None)):
             events.append(t.event)
     return events
+
+
+def resolve_previous(definition: WorkflowDefinition, step: Step, previous: str) -> Step:
+    """The plan of a ``PREVIOUS_STATE`` step once the previous (atomic) state is known."""
+    assert step.transition is not None
+    c = compiled(definition)
+    key = (step.source, id(step.transition), previous)
+    found = c.returns.get(key)
+    if found is None:
+        t = step.transition
+        found = c.returns[key] = _plan(
+            definition, c.configurations, step.source, t.source, previous, t
+        )
+    return found
 
 
 def plan_jump(definition: WorkflowDefinition, state: str, target: str) -> Step:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple, overload
 
@@ -68,6 +68,7 @@ _COLUMNS: Final = (
     "context",
     "context_before",
 )
+_ALL_COLUMNS: Final = frozenset({"seq", *_COLUMNS, "duration"})
 _NO_ROWS: Final[Any] = ()
 
 
@@ -150,16 +151,42 @@ class History(Sequence[StateHistoryEntry]):
         count = len(self._time)
         return [self._entry(i) for i in range(max(0, count - max(n, 0)), count)]
 
-    def columns(self) -> dict[str, list[Any]]:
-        """The entries as columns, oldest first: ``seq``, the entry fields, ``duration``."""
+    def columns(self, names: Collection[str] | None = None) -> dict[str, list[Any]]:
+        """The entries as columns, oldest first: ``seq``, the entry fields, ``duration``.
+
+        Args:
+            names: only these columns (all by default); ``duration``, computed from
+                neighbouring timestamps, costs the most.
+
+        Raises:
+            ValueError: a name is not a column.
+        """
+        wanted = _ALL_COLUMNS if names is None else frozenset(names)
+        if not wanted <= _ALL_COLUMNS:
+            raise ValueError(
+                f"unknown history columns {sorted(wanted - _ALL_COLUMNS)} "
+                f"(columns: {['seq', *_COLUMNS, 'duration']})"
+            )
         order = [self._index(i) for i in range(len(self._time))] if self._start else None
-        out: dict[str, list[Any]] = {"seq": list(range(self.first_seq, self._last_seq + 1))}
+        out: dict[str, list[Any]] = {}
+        if "seq" in wanted:
+            out["seq"] = list(range(self.first_seq, self._last_seq + 1))
         for name, column in zip(_COLUMNS, self._lists(), strict=True):
-            out[name] = [column[i] for i in order] if order else list(column)
-        times = out["timestamp"]
-        previous = [self._base_time, *times[:-1]] if times else []
-        out["duration"] = [t - p for t, p in zip(times, previous, strict=True)]
+            if name in wanted:
+                out[name] = [column[i] for i in order] if order else list(column)
+        if "duration" in wanted:
+            times = [self._time[i] for i in order] if order else self._time
+            previous = [self._base_time, *times[:-1]] if times else []
+            out["duration"] = [t - p for t, p in zip(times, previous, strict=True)]
         return out
+
+    def previous_state(self) -> str | None:
+        """The state the newest state-changing entry left, or None if none is retained."""
+        for i in range(len(self._time) - 1, -1, -1):
+            j = self._index(i)
+            if self._from[j] != self._to[j]:
+                return self._from[j]
+        return None
 
     def event_at(self, index: int) -> str:
         """The event name of the entry at ``index`` (negative counts from the newest)."""

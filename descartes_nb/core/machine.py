@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from ..errors import (
     InvalidTransitionError,
@@ -15,9 +16,9 @@ from ..errors import (
     UnknownEventError,
     WorkflowError,
 )
-from . import engine
+from . import display, engine
 from .clock import Clock, SystemClock
-from .definition import TransitionDef, WorkflowDefinition
+from .definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
 from .event import ROLLBACK, WorkflowEvent
 from .handlers import NO_HOOKS, call_guard, call_handler, hooks_of
 from .history import History, StateHistoryEntry
@@ -25,11 +26,14 @@ from .jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value
 from .lifecycle import LIFECYCLE
 from .ports import WorkflowChange
 from .serialization import SerializedWorkflow
+from .timers import WorkflowTimers, entry_times
 
 if TYPE_CHECKING:
     from .ports import WorkflowStore
 
 __all__ = ["WorkflowMetadata", "WorkflowStateMachine"]
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_MAX_HISTORY: Final = 1000
 Listener = Callable[["WorkflowStateMachine", StateHistoryEntry | None], object]
@@ -50,6 +54,8 @@ class WorkflowMetadata:
     transition_count: int
     time_in_state: timedelta
     retry_attempts: int
+    timeout_at: datetime | None = None  # when Timeout is processed, unless the state is left
+    next_retry_at: datetime | None = None  # when Retry is processed automatically
 
 
 class WorkflowStateMachine:
@@ -59,6 +65,12 @@ class WorkflowStateMachine:
     changes (``process_event``, ``set_context``, ``rollback``) are async, one at a time per
     machine, and all-or-nothing: a refused event, a failing handler, a bad value or a failed
     store write raises and leaves state, context, history and metadata as they were.
+
+    State timeouts and retry policies run on ``clock``: ``Timeout`` and ``Retry`` are
+    processed when due (``metadata.timeout_at``, ``metadata.next_retry_at``), and
+    ``deserialize`` re-arms them with the time left. With ``SystemClock`` they need a running
+    event loop: a machine made where none runs arms them on its first change (see
+    ``core/timers.py``); ``cancel_timers()`` stops them.
 
     Args:
         workflow_id: a name for this run, unique within an orchestrator or store.
@@ -94,6 +106,7 @@ class WorkflowStateMachine:
         "_state_entered_at",
         "_store",
         "_table",
+        "_timers",
         "_updated_at",
         "_version",
         "workflow_id",
@@ -125,8 +138,6 @@ class WorkflowStateMachine:
         compiled = engine.compiled(definition)
         self._table = compiled.candidates
         self._direct = compiled.direct
-        # Without handlers or a store no change awaits, so none needs the lock (see below).
-        self._lock_free = self._hooks is NO_HOOKS and store is None
         self._state = compiled.initial
         self._context = EMPTY_CONTEXT if context is None else to_context(context)
         now = self._clock.now()
@@ -134,6 +145,13 @@ class WorkflowStateMachine:
         self._history = History(max_history, now)
         self._retry_attempts = 0
         self._version = 0
+        self._timers: WorkflowTimers | None = None
+        if compiled.has_timers:
+            self._timers = WorkflowTimers(definition, self._clock, workflow_id, self._on_timer)
+            self._timers.enter(compiled.configurations[self._state], now)
+        # Without handlers, a store or timers no change awaits or needs more than _apply,
+        # so none needs the lock (see process_event).
+        self._lock_free = self._hooks is NO_HOOKS and store is None and self._timers is None
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -210,6 +228,8 @@ class WorkflowStateMachine:
             transition_count=self._history.last_seq,
             time_in_state=self._clock.now() - self._state_entered_at,
             retry_attempts=self._retry_attempts,
+            timeout_at=self._timers.timeout_at if self._timers else None,
+            next_retry_at=self._timers.next_retry_at if self._timers else None,
         )
 
     def __repr__(self) -> str:
@@ -217,6 +237,12 @@ class WorkflowStateMachine:
             f"<WorkflowStateMachine {self.workflow_id!r} ({self._definition.name}) "
             f"state={str(self._state)!r} transitions={self._history.last_seq}>"
         )
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        text = f"{self!r}\ncontext: {display.short_repr(dict(self._context))}"
+        return display.mimebundle(self, text, include, exclude)
 
     # -- changes -------------------------------------------------------------------------
 
@@ -247,14 +273,18 @@ class WorkflowStateMachine:
                 # The fast path: an unguarded transition with nothing that awaits. No other
                 # task can run before it returns, so it is atomic without taking the lock.
                 return self._apply(step, name, None, self._context, self._clock.now())
+        if self._timers is not None and self._timers.is_deferred:
+            self._timers.arm_deferred()
         async with lock or self._make_lock():
-            if name == ROLLBACK:
-                return await self._rollback()
-            step, data = self._decide(name, data, is_custom)
-            context = self._context
-            if self._hooks is not NO_HOOKS:
-                context = await self._run_hooks(step, WorkflowEvent(name, data, is_custom))
-            return await self._commit(step, name, data, context)
+            return await self._process_locked(name, data, is_custom)
+
+    def cancel_timers(self) -> None:
+        """Cancel this workflow's pending timeout and retry (say, before dropping it).
+
+        They stay cancelled until the workflow next changes state.
+        """
+        if self._timers is not None:
+            self._timers.cancel_all()
 
     async def rollback(self) -> StateHistoryEntry:
         """Undo the last transition not already undone; the rollback is itself recorded.
@@ -275,6 +305,8 @@ class WorkflowStateMachine:
         if not isinstance(key, str):
             raise SerializationError(f"context keys must be str, got {key!r}")
         checked = to_json_value(value, f"context[{key!r}]")
+        if self._timers is not None and self._timers.is_deferred:
+            self._timers.arm_deferred()
         lock = self._lock or self._make_lock()
         async with lock:
             context = MappingProxyType({**self._context, key: checked})
@@ -330,6 +362,28 @@ class WorkflowStateMachine:
         self._lock = asyncio.Lock()
         return self._lock
 
+    async def _process_locked(
+        self, name: str, data: JSONValue, is_custom: bool
+    ) -> StateHistoryEntry:
+        """Process one event; the caller holds the lock."""
+        if name == ROLLBACK:
+            return await self._rollback()
+        step, data = self._decide(name, data, is_custom)
+        context = self._context
+        if self._hooks is not NO_HOOKS:
+            context = await self._run_hooks(step, WorkflowEvent(name, data, is_custom))
+        return await self._commit(step, name, data, context)
+
+    async def _on_timer(self, name: str, data: JSONValue, token: object) -> None:
+        """Process a timeout or retry that fell due, unless the workflow moved on meanwhile."""
+        async with self._lock or self._make_lock():
+            if self._timers is None or not self._timers.is_current(token):
+                return
+            try:
+                await self._process_locked(name, data, False)
+            except (InvalidTransitionError, UnknownEventError) as exc:
+                _log.warning("workflow %r: scheduled %s refused: %s", self.workflow_id, name, exc)
+
     def _decide(
         self, name: str, data: JSONValue, is_custom: bool
     ) -> tuple[engine.Step, JSONValue]:
@@ -345,7 +399,23 @@ class WorkflowStateMachine:
             if not is_custom or self.is_terminal:
                 raise self._refusal(name)
             step = engine.internal_step(self._definition, self._state)
+        elif step.target == PREVIOUS_STATE:
+            step = self._return_step(step, name)
         return step, data
+
+    def _return_step(self, step: engine.Step, name: str) -> engine.Step:
+        """Plan a step back to the state the workflow was in before the current one."""
+        previous = self._history.previous_state()
+        if previous is None:
+            raise InvalidTransitionError(
+                f"event {name!r} refused in state {str(self._state)!r} of workflow "
+                f"{self.workflow_id!r}: it returns to the previous state, and no state change "
+                f"is left in the {len(self._history)} history entries kept",
+                workflow_id=self.workflow_id,
+                state=self._state,
+                event=name,
+            )
+        return engine.resolve_previous(self._definition, step, previous)
 
     async def _rollback(self) -> StateHistoryEntry:
         index = self._undo_index()
@@ -427,7 +497,10 @@ class WorkflowStateMachine:
                     previous,
                 )
             )
-        return self._apply(step, event, data, context, now, undone_event)
+        entry = self._apply(step, event, data, context, now, undone_event)
+        if self._timers is not None:
+            self._timers.after_step(step, now, self._retry_attempts)
+        return entry
 
     def _apply(
         self,
@@ -612,6 +685,11 @@ class WorkflowStateMachine:
             serialized.state_entered_at,
             serialized.transition_count,
         )
+        if sm._timers is not None:  # timeouts keep counting from when the states were entered
+            entered = entry_times(
+                definition, sm._history, sm._state, sm._state_entered_at, sm._created_at
+            )
+            sm._timers.restore(sm._state, entered, sm._history, sm._retry_attempts)
         return sm
 
 

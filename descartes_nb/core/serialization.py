@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from ..errors import SerializationError
+from . import display
 from .history import StateHistoryEntry
 from .jsonvalue import JSONValue, to_context, to_json_value
 
@@ -39,6 +40,17 @@ class SerializedWorkflow:
     max_history: int
     transition_count: int
     history: tuple[StateHistoryEntry, ...]
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        text = (
+            f"<SerializedWorkflow {self.workflow_id!r} ({self.definition}) "
+            f"state={str(self.state)!r} version={self.version} "
+            f"transitions={self.transition_count}>\n"
+            f"context: {display.short_repr(dict(self.context))}"
+        )
+        return display.mimebundle(self, text, include, exclude)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready dict (format name and version included)."""

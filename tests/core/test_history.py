@@ -53,3 +53,23 @@ def test_history_indexing_errors_and_repr():
     assert repr(history) == "<History 0 of max 2, last seq 0>"
     with pytest.raises(ValueError, match="max_history"):
         dn.History(0, START)
+
+
+async def test_columns_can_be_limited_to_some_names(make_workflow, clock):
+    sm = make_workflow(max_history=2)
+    for event in ["Start", "Pause", "Resume"]:
+        await clock.advance(timedelta(seconds=10))
+        await sm.process_event(event)
+    full = sm.history.columns()
+    assert sm.history.columns(["event", "duration"]) == {
+        "event": full["event"],
+        "duration": full["duration"],
+    }
+    assert full["duration"] == [timedelta(seconds=10)] * 2  # after eviction, in order
+    assert sm.history.columns([]) == {}
+
+
+def test_columns_refuses_unknown_names(make_workflow):
+    with pytest.raises(ValueError, match=r"unknown history columns \['state'\]") as info:
+        make_workflow().history.columns(["event", "state"])
+    assert "'duration'" in str(info.value)

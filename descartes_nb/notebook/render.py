@@ -1,0 +1,246 @@
+"""Finding a Graphviz renderer and running it with a time limit.
+
+The renderer is, in this order: the program named by ``DESCARTES_NB_DOT``; the ``graphviz-pure``
+program installed with this package (looked for in the interpreter's scripts folder, which is
+not on ``PATH`` inside a Jupyter kernel started from outside the environment); a system
+``dot``. ``dot`` placement time grows steeply with graph size, so every render has a time
+limit, and displays show the DOT source instead of freezing the kernel.
+"""
+
+from __future__ import annotations
+
+import atexit
+import html
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+import graphviz
+
+from ..errors import RenderError, RenderTimeoutError
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ENV_VAR",
+    "Renderer",
+    "expose_as_dot",
+    "find_renderer",
+    "render_svg",
+    "render_timeout",
+    "set_render_timeout",
+    "svg_bundle",
+    "system_dot",
+]
+
+ENV_VAR: Final = "DESCARTES_NB_DOT"
+DEFAULT_TIMEOUT: Final = 10.0
+_PURE: Final = "graphviz-pure"
+_HOW_TO_GET_ONE: Final = (
+    "no Graphviz renderer found: install graphviz-pure into this environment "
+    "(`python -m pip install graphviz-pure`), install Graphviz so that `dot` is on PATH, "
+    f"or set {ENV_VAR} to the path of a dot executable"
+)
+
+_settings = {"timeout": DEFAULT_TIMEOUT}
+_linked: dict[Path, Path] = {}  # renderer -> the private folder holding a `dot` link to it
+
+
+@dataclass(frozen=True, slots=True)
+class Renderer:
+    """A dot-compatible program and where it was found.
+
+    Attributes:
+        path: the executable.
+        origin: ``"env"`` (named by ``DESCARTES_NB_DOT``), ``"graphviz-pure"``, or
+            ``"system"`` (a ``dot`` on ``PATH``).
+    """
+
+    path: Path
+    origin: Literal["env", "graphviz-pure", "system"]
+
+
+def find_renderer() -> Renderer:
+    """Return the renderer diagrams are drawn with.
+
+    Example:
+        >>> find_renderer().origin in ("env", "graphviz-pure", "system")
+        True
+
+    Raises:
+        RenderError: ``DESCARTES_NB_DOT`` names no executable, or there is no renderer at
+            all (the message says how to get one).
+    """
+    named = os.environ.get(ENV_VAR)
+    if named:
+        found = shutil.which(named)
+        if found is None:
+            raise RenderError(
+                f"{ENV_VAR}={named!r} is not an executable file; point it at a dot "
+                "executable, or unset it to use graphviz-pure or a system dot"
+            )
+        return Renderer(Path(found), "env")
+    for folder in _script_folders():
+        found = shutil.which(_PURE, path=str(folder))
+        if found is not None:
+            return Renderer(Path(found), "graphviz-pure")
+    found = shutil.which(_PURE, path=_original_path())
+    if found is not None:
+        return Renderer(Path(found), "graphviz-pure")
+    dot = system_dot()
+    if dot is not None:
+        return Renderer(dot, "system")
+    raise RenderError(_HOW_TO_GET_ONE)
+
+
+def system_dot() -> Path | None:
+    """A Graphviz ``dot`` on ``PATH`` (not the link ``expose_as_dot`` made), if any."""
+    found = shutil.which("dot", path=_original_path())
+    return None if found is None else Path(found)
+
+
+def _script_folders() -> Iterator[Path]:
+    """Where pip puts programs for this interpreter: its scripts folder, then the user's."""
+    yield Path(sysconfig.get_path("scripts"))
+    yield Path(sys.executable).parent
+    user_scheme = sysconfig.get_preferred_scheme("user")
+    yield Path(sysconfig.get_path("scripts", user_scheme))
+
+
+def _original_path() -> str:
+    """``PATH`` without the folders ``expose_as_dot`` put on it."""
+    entries = os.environ.get("PATH", "").split(os.pathsep)
+    return os.pathsep.join(p for p in entries if p and Path(p) not in _linked.values())
+
+
+def render_timeout() -> float:
+    """The time limit, in seconds, of renders for display."""
+    return _settings["timeout"]
+
+
+def set_render_timeout(seconds: float) -> None:
+    """Set the time limit, in seconds, of renders for display (10 by default).
+
+    Raises:
+        ValueError: ``seconds`` is not a positive number.
+    """
+    _settings["timeout"] = _checked_timeout(seconds)
+
+
+def _checked_timeout(seconds: float) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        raise ValueError(f"a time limit must be a positive number of seconds, got {seconds!r}")
+    return float(seconds)
+
+
+def render_svg(
+    graph: graphviz.Source | graphviz.Graph | graphviz.Digraph | str,
+    *,
+    timeout: float | None = None,
+) -> str:
+    """Render a graph (or DOT text) to SVG with the renderer ``find_renderer()`` picks.
+
+    Example:
+        >>> svg = render_svg("digraph { a -> b }")
+        >>> svg.count('class="node"')
+        2
+
+    Args:
+        graph: a graphviz object, or DOT source text.
+        timeout: the time limit in seconds (default: ``render_timeout()``).
+
+    Raises:
+        RenderError: no renderer, or it failed on this graph (its message is included).
+        RenderTimeoutError: it took longer than ``timeout``; it was stopped.
+        ValueError: ``timeout`` is not a positive number.
+    """
+    limit = render_timeout() if timeout is None else _checked_timeout(timeout)
+    source = graph if isinstance(graph, str) else str(graph.source)
+    engine = "dot" if isinstance(graph, str) else str(graph.engine)
+    renderer = find_renderer()
+    command = [str(renderer.path), f"-K{engine}", "-Tsvg"]
+    try:
+        done = subprocess.run(
+            command, input=source.encode("utf-8"), capture_output=True, timeout=limit, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RenderTimeoutError(
+            f"{renderer.path.name} took longer than the time limit of {limit:g} s on a graph "
+            f"of {len(source.splitlines())} lines and was stopped"
+        ) from exc
+    except OSError as exc:
+        raise RenderError(f"cannot run renderer {str(renderer.path)!r}: {exc}") from exc
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip()
+        raise RenderError(
+            f"renderer {str(renderer.path)!r} failed with exit status {done.returncode}: "
+            f"{message or '(no message)'}"
+        )
+    return done.stdout.decode("utf-8")
+
+
+def svg_bundle(graph: graphviz.Source | graphviz.Graph | graphviz.Digraph) -> dict[str, str]:
+    """For display: the SVG, or, when rendering fails or times out, the reason and the source.
+
+    Never raises a ``RenderError``: a notebook shows what went wrong instead of a traceback.
+    """
+    try:
+        return {"image/svg+xml": render_svg(graph)}
+    except RenderTimeoutError as exc:
+        advice = (
+            "Draw it with collapse=True, or raise the limit with "
+            "descartes_nb.notebook.set_render_timeout(seconds)."
+        )
+        return {"text/html": _failure_html(f"{exc}. {advice}", graph.source)}
+    except RenderError as exc:
+        return {"text/html": _failure_html(str(exc), graph.source)}
+
+
+def _failure_html(message: str, source: str) -> str:
+    return (
+        '<div class="descartes-nb-render-failure">'
+        f"<p><strong>diagram not drawn</strong>: {html.escape(message)}</p>"
+        f"<details><summary>DOT source</summary><pre>{html.escape(source)}</pre></details>"
+        "</div>"
+    )
+
+
+def expose_as_dot(renderer: Renderer) -> Path | None:
+    """Make ``dot`` on this process's PATH run ``renderer``, for code that runs ``dot`` by name.
+
+    The graphviz package (``Digraph.pipe()``, ``render()``) runs ``dot`` from ``PATH``. This
+    puts a private folder holding a ``dot`` link to the renderer first on ``PATH`` (removed at
+    exit). When ``dot`` on the original ``PATH`` already is the renderer, no folder is needed.
+
+    Returns:
+        The folder put on ``PATH``, or None when none was needed.
+    """
+    target = renderer.path.resolve()
+    rest = _original_path()
+    current = shutil.which("dot", path=rest)
+    if current is not None and Path(current).resolve() == target:
+        if rest != os.environ.get("PATH", ""):
+            os.environ["PATH"] = rest  # drop a link made for an earlier renderer
+        return None
+    folder = _linked.get(target) or _link_folder(target)
+    os.environ["PATH"] = f"{folder}{os.pathsep}{rest}" if rest else str(folder)
+    return folder
+
+
+def _link_folder(target: Path) -> Path:
+    """A new private folder holding ``dot``, a link to (or copy of) ``target``."""
+    folder = Path(tempfile.mkdtemp(prefix="descartes_nb-dot-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    link = folder / ("dot.exe" if os.name == "nt" else "dot")
+    try:
+        link.symlink_to(target)
+    except OSError:  # no symlinks allowed (Windows without developer mode): copy it
+        shutil.copy2(target, link)
+    _linked[target] = folder
+    return folder

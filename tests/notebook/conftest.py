@@ -1,0 +1,73 @@
+"""Notebook-layer fixtures: renderers (the ``requires_dot`` marker is in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import descartes_nb as dn
+from descartes_nb.notebook import render
+
+
+@pytest.fixture
+def pure_dot() -> Path:
+    """The graphviz-pure program installed with this environment."""
+    found = render.find_renderer()
+    if found.origin != "graphviz-pure":
+        pytest.skip(f"the renderer in use is {found}, not graphviz-pure")
+    return found.path
+
+
+@pytest.fixture
+def system_dot() -> Path:
+    """A system Graphviz ``dot`` (Debian's graphviz package), or skip."""
+    found = render.system_dot()
+    if found is None:
+        pytest.skip("no system dot on PATH (apt-get install graphviz)")
+    return found
+
+
+@pytest.fixture
+def slow_dot_source() -> str:
+    """A graph dot needs minutes to lay out: 200 states, 800 random labelled edges."""
+    rnd = random.Random(7)
+    edges = [
+        f'  s{rnd.randrange(200)} -> s{rnd.randrange(200)} [label="event{i}"]' for i in range(800)
+    ]
+    return "digraph {\n  rankdir=LR\n" + "\n".join(edges) + "\n}\n"
+
+
+@pytest.fixture
+def render_env(monkeypatch: pytest.MonkeyPatch):
+    """Lets a test change DESCARTES_NB_DOT and PATH; both are restored afterwards."""
+    monkeypatch.delenv(render.ENV_VAR, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def order_definition() -> dn.WorkflowDefinition:
+    """Nested compound states: Active{Picking, Packing{Boxing, Labelling}}."""
+    s, t = dn.StateDef, dn.TransitionDef
+    return dn.WorkflowDefinition(
+        "order",
+        states=(
+            s("New", description="just placed"),
+            s("Active", description="being worked on"),
+            s("Picking", parent="Active"),
+            s("Packing", parent="Active", initial="Boxing"),
+            s("Boxing", parent="Packing"),
+            s("Labelling", parent="Packing"),
+            s("Shipped", terminal=True),
+            s("Cancelled", terminal=True),
+        ),
+        initial_state="New",
+        transitions=(
+            t("New", "accept", "Active"),
+            t("Picking", "picked", "Packing"),
+            t("Boxing", "boxed", "Labelling"),
+            t("Labelling", "ship", "Shipped"),
+            t("Active", "cancel", "Cancelled"),
+        ),
+    )

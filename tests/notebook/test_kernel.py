@@ -1,0 +1,94 @@
+"""A real Jupyter kernel, started with a PATH that lacks this environment's bin/ folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+WORKTREE = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    env = {
+        **os.environ,
+        "PATH": "/nonexistent",  # as when Jupyter was started outside this environment
+        "PYTHONPATH": str(WORKTREE),
+    }
+    env.pop("DESCARTES_NB_DOT", None)
+    manager, client = start_new_kernel(kernel_name="python3", env=env)
+    yield client
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+
+
+def run_cell(client, code: str) -> list[dict[str, Any]]:
+    """Execute ``code``; return its outputs (streams, displays, results, errors)."""
+    msg_id = client.execute(textwrap.dedent(code))
+    outputs: list[dict[str, Any]] = []
+    while True:
+        msg = client.get_iopub_msg(timeout=60)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "status" and content["execution_state"] == "idle":
+            return outputs
+        if kind in ("stream", "display_data", "execute_result", "error"):
+            outputs.append({"type": kind, **content})
+
+
+def test_kernel_runs_this_environments_python_without_its_bin_on_path(kernel):
+    [out] = run_cell(kernel, "import os, sys; print(os.environ['PATH'], sys.prefix)")
+    path, prefix = out["text"].split()
+    assert path == "/nonexistent"
+    assert Path(prefix) == Path(sys.prefix)
+
+
+def test_kernel_finds_graphviz_pure_and_renders_plain_graphviz_graphs(kernel):
+    outputs = run_cell(
+        kernel,
+        """
+        import graphviz
+        from descartes_nb import notebook as dnb
+        print(dnb.find_renderer().origin)
+        g = graphviz.Digraph()
+        g.edge("a", "b")
+        g
+        """,
+    )
+    assert outputs[0]["text"] == "graphviz-pure\n"
+    result = outputs[1]
+    assert result["type"] == "execute_result"
+    assert result["data"]["image/svg+xml"].count('class="node"') == 2
+    assert result["data"]["text/plain"] == "digraph {\n\ta -> b\n}\n"
+
+
+def test_kernel_displays_machines_definitions_and_orchestrators(kernel):
+    outputs = run_cell(
+        kernel,
+        """
+        import descartes_nb as dn
+        from descartes_nb import notebook as dnb
+        orch = dn.WorkflowOrchestrator()
+        sm = await orch.register_workflow(dn.WorkflowStateMachine("<img src=x onerror=alert(1)>"))
+        await sm.process_event("Start")
+        display(sm)
+        display(dn.LIFECYCLE)
+        display(orch)
+        """,
+    )
+    machine, definition, orchestrator = (out["data"] for out in outputs)
+    assert machine["text/plain"].startswith(
+        "<WorkflowStateMachine '<img src=x onerror=alert(1)>' (lifecycle) state='Running'"
+    )
+    assert "&lt;img src=x onerror=alert(1)&gt;" in machine["image/svg+xml"]
+    assert "<img" not in machine["image/svg+xml"]
+    assert definition["image/svg+xml"].count('class="node"') == 6  # 5 states + start
+    assert "<td>&lt;img src=x onerror=alert(1)&gt;</td>" in orchestrator["text/html"]
+    assert "<img" not in orchestrator["text/html"]

@@ -1,0 +1,81 @@
+"""`descartes-nb validate FILE`: problems as file:line: message, exit status 0 or 1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from descartes_nb.cli import main
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+SWARM = ROOT / "notebooks" / "workflows" / "swarm.toml"
+
+
+def test_validate_valid_file_exits_0_and_names_its_workflows(capsys):
+    assert main(["validate", str(SWARM)]) == 0
+    assert capsys.readouterr().out == f"{SWARM}: ok (code_implementation, invoice, deploy)\n"
+
+
+def test_validate_prints_every_problem_as_file_line_message(capsys):
+    path = FIXTURES / "bad_durations.toml"
+    assert main(["validate", str(path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == f"{path}: 8 errors"
+    assert [line.split(": ", 1)[0] for line in lines[:-1]] == [
+        f"{path}:{n}" for n in (6, 10, 14, 18, 22, 26, 27, 27)
+    ]
+    assert "bad duration '30 minutes'" in lines[0]
+
+
+def test_validate_checks_every_file_and_fails_if_any_fails(capsys, tmp_path):
+    missing = tmp_path / "missing.toml"
+    args = ["validate", str(SWARM), str(FIXTURES / "bad_syntax.toml"), str(missing)]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert f"{SWARM}: ok" in out
+    assert f"{FIXTURES / 'bad_syntax.toml'}:4: not valid TOML" in out
+    assert f"{missing}: cannot read" in out
+
+
+def test_validate_lenient_reports_warnings_and_exits_0(capsys):
+    path = FIXTURES / "bad_unreachable.toml"
+    assert main(["validate", "--lenient", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{path}:8: workflow 'island': state 'Orphan' cannot be reached")
+    assert out[0].endswith("(warning)")
+    assert out[1] == f"{path}: ok (island)"
+
+
+def test_validate_accepts_declared_guard_names(capsys):
+    path = FIXTURES / "bad_guard_name.toml"
+    assert main(["validate", str(path)]) == 1
+    assert main(["validate", "--guard", "is_aproved", str(path)]) == 0
+    assert capsys.readouterr().out.endswith(f"{path}: ok (named)\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--guard", "approved_by_bot", "valid_all_keys"], 0),
+        (["valid_all_keys"], 1),  # its named guard is not declared
+        (["bad_trap"], 1),
+    ],
+)
+def test_validate_runs_as_a_program_with_its_exit_status(args, status):
+    *options, name = args
+    path = FIXTURES / f"{name}.toml"
+    done = subprocess.run(
+        [sys.executable, "-m", "descartes_nb.cli", "validate", *options, str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert done.returncode == status
+    assert done.stdout.splitlines()[0].startswith(str(path))
+    assert done.stderr == ""
