@@ -8,7 +8,7 @@ import sqlite3
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 import aiosqlite
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteWorkflowStore"]
 
 _T = TypeVar("_T")
+_MAX_TEXTS: Final = 50_000  # cached context texts, one per recently changed workflow
 
 
 class SqliteWorkflowStore:
@@ -78,7 +79,7 @@ class SqliteWorkflowStore:
         self._db: aiosqlite.Connection | None = None
         self._writer = GroupCommit(self._write_batch, self._config.max_batch)
         # The JSON text of each workflow's newest context: a context that did not change
-        # (most transitions) is not encoded again.
+        # (most transitions) is not encoded again. Cleared when it holds _MAX_TEXTS.
         self._texts: dict[str, tuple[Mapping[str, JSONValue], str]] = {}
 
     @property
@@ -98,7 +99,7 @@ class SqliteWorkflowStore:
 
     @property
     def stats(self) -> StoreStats:
-        """What this store has written since it was opened (changes, transactions)."""
+        """What ``save_change`` committed since this store was made (changes, transactions)."""
         return self._writer.stats
 
     def __repr__(self) -> str:
@@ -232,6 +233,7 @@ class SqliteWorkflowStore:
             ConcurrentModificationError: the stored version is not ``change.version - 1``
                 (another writer got there first); nothing was written.
             StoreError: the database failed; nothing was written.
+            SerializationError: an id, state or event holds a lone surrogate (not UTF-8).
         """
         wid, context, entry = change.workflow_id, change.context, change.entry
         check_names(f"workflow {wid!r}", wid, change.definition, change.state)
@@ -242,6 +244,8 @@ class SqliteWorkflowStore:
             text = cached[1]
         else:
             text = json_text(context)
+            if len(self._texts) >= _MAX_TEXTS:
+                self._texts.clear()
             self._texts[wid] = (context, text)
         transition = None
         if entry is not None:
