@@ -40,6 +40,7 @@ lab: $(STAMP)
 ## bench: the benchmarks of bench/ (figures also in bench/README.md)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_store.py
 	$(BIN)/python bench/bench_notebook.py
 
 clean:

@@ -45,6 +45,15 @@ from .errors import (
     WorkflowNotFoundError,
 )
 from .orchestrator import BroadcastResult, WorkflowOrchestrator
+from .store import (
+    Checkpoint,
+    RecoveryFailure,
+    RecoveryReport,
+    SqliteWorkflowStore,
+    StateStoreConfig,
+    StoreStats,
+    WorkflowRecovery,
+)
 from .sync import run_sync
 
 __version__ = "0.1.0"
@@ -53,6 +62,7 @@ __all__ = [
     "LIFECYCLE",
     "PREVIOUS_STATE",
     "BroadcastResult",
+    "Checkpoint",
     "Clock",
     "ConcurrentModificationError",
     "DefinitionError",
@@ -66,17 +76,22 @@ __all__ = [
     "ManualClock",
     "OrchestratorError",
     "RecoveryError",
+    "RecoveryFailure",
+    "RecoveryReport",
     "RenderError",
     "RenderTimeoutError",
     "RetryPolicy",
     "SchemaVersionError",
     "SerializationError",
     "SerializedWorkflow",
+    "SqliteWorkflowStore",
     "StateDef",
     "StateHandler",
     "StateHistoryEntry",
     "StateMachineError",
+    "StateStoreConfig",
     "StoreError",
+    "StoreStats",
     "SystemClock",
     "TimerHandle",
     "TransitionDef",
@@ -88,6 +103,7 @@ __all__ = [
     "WorkflowMetadata",
     "WorkflowNotFoundError",
     "WorkflowOrchestrator",
+    "WorkflowRecovery",
     "WorkflowState",
     "WorkflowStateMachine",
     "WorkflowStore",

@@ -1,7 +1,8 @@
 """The ``descartes-nb`` command: the demo, and tools for terminals and CI.
 
 ``validate`` and ``render`` (in ``swarmfile.py``) work on Swarm.toml files; bad input
-gives exit status 1 and messages that name the file and line.
+gives exit status 1 and messages that name the file and line. ``demo`` keeps its workflows
+in a SQLite file; ``history`` and ``recover`` show what such a file holds.
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Final, TextIO
 
 from . import WorkflowEvent, WorkflowOrchestrator, WorkflowStateMachine
 from .core.history import StateHistoryEntry
-from .errors import StateMachineError
+from .core.serialization import SerializedWorkflow
+from .errors import SerializationError, StateMachineError
+from .store import DEFAULT_DATABASE, SqliteWorkflowStore, WorkflowRecovery
 from .swarmfile import DIRECTIONS, FORMATS, STDOUT, render_file, validate_files
 
 __all__ = ["main"]
@@ -70,16 +75,27 @@ async def _run_script(orchestrator: WorkflowOrchestrator, script: _Script) -> No
             script.refused.append(f"{type(exc).__name__}: {exc}")
 
 
-async def run_demo(out: TextIO | None = None) -> WorkflowOrchestrator:
-    """Run the demo workflows concurrently and print their histories and a summary."""
+async def run_demo(
+    out: TextIO | None = None, db: str | os.PathLike[str] = DEFAULT_DATABASE
+) -> WorkflowOrchestrator:
+    """Run the demo workflows concurrently, durably in ``db``; print histories and a summary.
+
+    Each run adds its workflows under fresh ids (``build-101``, then ``build-101#2``...), so
+    the demo can run again on the same file without touching what is stored there.
+    """
     stream = out or sys.stdout
-    orchestrator = WorkflowOrchestrator()
-    scripts = [_Script(s.workflow_id, s.story, s.events, s.pace) for s in _DEMO]
-    for script in scripts:
-        await orchestrator.register_workflow(WorkflowStateMachine(script.workflow_id))
-    async with asyncio.TaskGroup() as group:
+    async with SqliteWorkflowStore(db) as store:
+        run = await _next_run(store)
+        suffix = "" if run == 1 else f"#{run}"
+        orchestrator = WorkflowOrchestrator(store=store)
+        scripts = [_Script(s.workflow_id + suffix, s.story, s.events, s.pace) for s in _DEMO]
         for script in scripts:
-            group.create_task(_run_script(orchestrator, script))
+            await orchestrator.register_workflow(WorkflowStateMachine(script.workflow_id))
+        async with asyncio.TaskGroup() as group:
+            for script in scripts:
+                group.create_task(_run_script(orchestrator, script))
+    print(f"demo run {run}: {len(scripts)} workflows, each change committed to {db}", file=stream)
+    print(f"(see them again with: descartes-nb history {db})", file=stream)
     for script in scripts:
         sm = orchestrator.get_workflow(script.workflow_id)
         print(f"\n{sm.workflow_id}: {script.story}", file=stream)
@@ -89,6 +105,15 @@ async def run_demo(out: TextIO | None = None) -> WorkflowOrchestrator:
     print("\nsummary", file=stream)
     print(_summary_table(orchestrator), file=stream)
     return orchestrator
+
+
+async def _next_run(store: SqliteWorkflowStore) -> int:
+    """The first demo run number whose workflow ids are all free in ``store``."""
+    stored = set(await store.list_workflows())
+    run = 1
+    while any(s.workflow_id + ("" if run == 1 else f"#{run}") in stored for s in _DEMO):
+        run += 1
+    return run
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -135,12 +160,71 @@ def _summary_table(orchestrator: WorkflowOrchestrator) -> str:
     return _table(["workflow_id", "state", "transitions", "retries", "elapsed"], rows)
 
 
+async def show_history(db: str, workflow_id: str | None, out: TextIO) -> int:
+    """Print the stored workflows of ``db``, or the stored history of one; return the status."""
+    async with SqliteWorkflowStore(db) as store:
+        if workflow_id is None:
+            loaded = await store.load_all_workflows()
+            print(f"{len(loaded)} workflows in {db}", file=out)
+            print(_stored_table(loaded), file=out)
+            return 0
+        header = await store.load_workflow(workflow_id)
+        entries = await store.get_workflow_history(workflow_id)
+    print(
+        f"{workflow_id} ({header.definition}): {header.state}, {header.transition_count} "
+        f"transitions, version {header.version}, context {json.dumps(dict(header.context))}",
+        file=out,
+    )
+    print(_history_table(entries), file=out)
+    return 0
+
+
+async def recover(db: str, out: TextIO) -> int:
+    """Rebuild every workflow of ``db`` and check the file; 0 when all is sound, else 1."""
+    async with SqliteWorkflowStore(db) as store:
+        problems = await store.check_integrity()
+        report = await WorkflowRecovery(store).recover_all_workflows()
+    print(f"integrity check of {db}: {'ok' if not problems else 'FAILED'}", file=out)
+    for problem in problems:
+        print(f"  {problem}", file=out)
+    print(report, file=out)
+    rows = [
+        [sm.workflow_id, sm.definition.name, str(sm.state), str(sm.history.last_seq)]
+        for sm in report.workflows.values()
+    ]
+    if rows:
+        print(_table(["workflow_id", "definition", "state", "transitions"], rows), file=out)
+    return 0 if report.ok and not problems else 1
+
+
+def _stored_table(loaded: Sequence[tuple[str, SerializedWorkflow | SerializationError]]) -> str:
+    rows = [
+        [wid, "?", "unreadable", "", str(item)]
+        if isinstance(item, SerializationError)
+        else [
+            wid,
+            item.definition,
+            str(item.state),
+            str(item.transition_count),
+            item.updated_at.isoformat(timespec="seconds"),
+        ]
+        for wid, item in loaded
+    ]
+    return _table(["workflow_id", "definition", "state", "transitions", "updated_at"], rows)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="descartes-nb", description="Workflow state machines: demo and tools."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run a handful of workflows concurrently and show them")
+    demo = commands.add_parser(
+        "demo", help="run a handful of workflows concurrently, durably, and show them"
+    )
+    demo.add_argument(
+        "--db", default=DEFAULT_DATABASE, help=f"SQLite file to keep them in ({DEFAULT_DATABASE})"
+    )
+    _add_database_tools(commands)
     _add_validate(
         commands.add_parser(
             "validate",
@@ -157,6 +241,18 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
     return parser
+
+
+def _add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    history = commands.add_parser(
+        "history", help="list the workflows stored in a database, or show one's history"
+    )
+    history.add_argument("db", help="a SQLite file written by descartes_nb")
+    history.add_argument("workflow", nargs="?", help="the workflow whose history to show")
+    rebuild = commands.add_parser(
+        "recover", help="rebuild every stored workflow and report the damaged ones"
+    )
+    rebuild.add_argument("db", help="a SQLite file written by descartes_nb")
 
 
 def _add_guard_option(command: argparse.ArgumentParser) -> None:
@@ -237,7 +333,8 @@ def _seconds(text: str) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "validate":
         return validate_files(args.files, strict=not args.lenient, guards=args.guard)
     if args.command == "render":
@@ -252,8 +349,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             guards=args.guard,
         )
     if args.command == "demo":
-        asyncio.run(run_demo())
-    return 0
+        asyncio.run(run_demo(db=args.db))
+        return 0
+    return _database_tool(parser, args)
+
+
+def _database_tool(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run ``history`` or ``recover`` on an existing database file."""
+    if not Path(args.db).is_file():
+        parser.error(f"no database file at {args.db!r}")
+    try:
+        if args.command == "history":
+            return asyncio.run(show_history(args.db, args.workflow, sys.stdout))
+        return asyncio.run(recover(args.db, sys.stdout))
+    except StateMachineError as exc:
+        print(f"descartes-nb {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -47,5 +47,8 @@ def test_design_names_are_importable():
         "ManualClock",
         "run_sync",
         "validate",
+        "SqliteWorkflowStore",
+        "StateStoreConfig",
+        "WorkflowRecovery",
     ]:
         assert name in dn.__all__, name

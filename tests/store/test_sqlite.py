@@ -1,0 +1,530 @@
+"""SqliteWorkflowStore: opening, durable changes, group commit, conflicts, reads and deletes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+import descartes_nb as dn
+from descartes_nb import WorkflowEvent as E
+from descartes_nb import WorkflowState as S
+from descartes_nb.store import SCHEMA_VERSION
+
+from .conftest import child_environment, query
+
+
+def snapshot(sm: dn.WorkflowStateMachine):
+    """Everything a failed change must leave unchanged."""
+    return (sm.state, dict(sm.context), list(sm.history), sm.metadata, sm.version)
+
+
+# -- opening -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["path", "str", "absolute url", "relative url"])
+async def test_store_opens_paths_and_sqlite_urls(tmp_path, monkeypatch, form):
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "a.db"
+    given = {
+        "path": target,
+        "str": str(target),
+        "absolute url": f"sqlite:///{target}",
+        "relative url": "sqlite:///a.db",
+    }[form]
+    async with dn.SqliteWorkflowStore(given) as store:
+        assert store.is_open
+        await dn.WorkflowStateMachine("w", store=store).process_event("Start")
+    assert query(target, "SELECT id, state FROM workflows") == [("w", "Running")]
+    assert not store.is_open
+
+
+@pytest.mark.parametrize(
+    "bad", ["postgresql://db/x", "sqlite://relative.db", "sqlite:///", "sqlite:memory", ""]
+)
+def test_store_refuses_other_urls_and_names_them(bad):
+    with pytest.raises(ValueError, match="database") as info:
+        dn.SqliteWorkflowStore(bad)
+    assert repr(bad) in str(info.value)
+
+
+def test_store_refuses_a_config_of_the_wrong_type(db_path):
+    with pytest.raises(TypeError, match="StateStoreConfig"):
+        dn.SqliteWorkflowStore(db_path, {"history_limit": 3})  # type: ignore[arg-type]
+
+
+async def test_open_uses_wal_and_creates_a_readable_schema(store, db_path):
+    assert query(db_path, "PRAGMA journal_mode") == [("wal",)]
+    assert query(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    names = {row[0] for row in query(db_path, "SELECT name FROM sqlite_master")}
+    assert {"workflows", "transitions", "checkpoints", "history"} <= names
+    assert store.path == str(db_path)
+    assert repr(store) == f"<SqliteWorkflowStore {str(db_path)!r} open>"
+
+
+async def test_initialize_schema_is_idempotent(store, db_path):
+    before = query(db_path, "SELECT sql FROM sqlite_master ORDER BY name")
+    assert await store.initialize_schema() == 0
+    assert await store.initialize_schema() == 0
+    assert query(db_path, "SELECT sql FROM sqlite_master ORDER BY name") == before
+
+
+async def test_open_is_idempotent_and_close_is_harmless_twice(db_path):
+    store = dn.SqliteWorkflowStore(db_path)
+    assert await store.open() is store
+    assert await store.open() is store
+    await store.close()
+    await store.close()
+    assert not store.is_open
+
+
+async def test_newer_schema_raises_and_leaves_the_file_alone(db_path):
+    async with dn.SqliteWorkflowStore(db_path):
+        pass
+    query(db_path, "PRAGMA user_version = 99")
+    before = db_path.read_bytes()
+    store = dn.SqliteWorkflowStore(db_path)
+    with pytest.raises(dn.SchemaVersionError, match="schema version 99") as info:
+        await store.open()
+    assert f"versions 0 to {SCHEMA_VERSION}" in str(info.value)
+    assert not store.is_open
+    assert db_path.read_bytes() == before
+
+
+async def test_a_file_that_is_not_sqlite_raises_store_error_and_is_not_changed(db_path):
+    db_path.write_bytes(b"name,state\nbuild-1,Running\n" * 200)
+    before = db_path.read_bytes()
+    store = dn.SqliteWorkflowStore(db_path)
+    with pytest.raises(dn.StoreError, match="not a SQLite database") as info:
+        await store.open()
+    assert isinstance(info.value.__cause__, sqlite3.DatabaseError)
+    assert not store.is_open
+    assert db_path.read_bytes() == before
+
+
+async def test_a_directory_cannot_be_opened(tmp_path):
+    with pytest.raises(dn.StoreError, match="failed while opening") as info:
+        await dn.SqliteWorkflowStore(tmp_path).open()
+    assert isinstance(info.value.__cause__, sqlite3.Error)
+
+
+def test_unclosed_store_warns_resource_warning(db_path):
+    # In a child process: the interpreter must also exit, with the connection's thread.
+    code = (
+        "import asyncio, gc, sys, descartes_nb as dn\n"
+        "async def main():\n"
+        "    store = dn.SqliteWorkflowStore(sys.argv[1])\n"
+        "    await store.open()\n"
+        "    del store\n"
+        "    gc.collect()\n"
+        "asyncio.run(main())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", "-c", code, str(db_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=child_environment(),
+    )
+    assert "ResourceWarning: <SqliteWorkflowStore" in result.stderr
+    assert "was never closed; use 'async with'" in result.stderr
+
+
+async def test_a_closed_store_refuses_work(db_path):
+    store = dn.SqliteWorkflowStore(db_path)
+    with pytest.raises(dn.StoreError, match="is not open"):
+        await store.load_workflow("w")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"history_limit": 0}, "history_limit"),
+        ({"history_limit": 2.5}, "history_limit"),
+        ({"history_max_age": timedelta(0)}, "history_max_age"),
+        ({"history_max_age": 60}, "history_max_age"),
+        ({"synchronous": "SOMETIMES"}, "synchronous"),
+        ({"busy_timeout": timedelta(seconds=-1)}, "busy_timeout"),
+        ({"busy_timeout": 5}, "busy_timeout"),
+        ({"max_batch": 0}, "max_batch"),
+    ],
+)
+def test_config_refuses_bad_values_and_shows_them(options, message):
+    with pytest.raises(ValueError, match=message) as info:
+        dn.StateStoreConfig(**options)
+    assert repr(next(iter(options.values()))) in str(info.value)
+
+
+# -- durable changes -------------------------------------------------------------------------
+
+
+async def test_process_event_is_committed_before_it_returns(durable, store, db_path):
+    sm = durable(context={"owner": "ana"})
+    entry = await sm.process_event("Start")
+    # Another connection sees it at once: it was committed, not just queued.
+    rows = query(db_path, "SELECT state, version, transition_count FROM workflows")
+    assert rows == [("Running", 1, 1)]
+    assert query(db_path, "SELECT seq, from_state, to_state, event FROM transitions") == [
+        (1, "Idle", "Running", "Start")
+    ]
+    assert await store.load_workflow(sm.workflow_id) == sm.serialize()
+    assert (await store.get_workflow_history(sm.workflow_id)) == [entry]
+
+
+async def test_context_edits_and_rollbacks_are_durable(durable, store, clock):
+    sm = durable()
+    await sm.set_context("n", 1)
+    await sm.process_event("Start")
+    await clock.advance(timedelta(seconds=3))
+    await sm.set_context("n", 2)
+    await sm.process_event(E.fail("disk full"))
+    await sm.process_event("Retry")
+    await sm.rollback()
+    assert (await store.load_workflow(sm.workflow_id)).retry_attempts == 0
+    await sm.process_event("Retry")
+    await sm.process_event(E.custom("note", {"text": "ünï"}))
+    stored = await store.load_workflow(sm.workflow_id)
+    assert stored == sm.serialize()
+    assert (stored.retry_attempts, stored.version, stored.context) == (1, 8, {"n": 2})
+    events = ["Start", "Fail", "Retry", "Rollback", "Retry", "note"]
+    assert [e.event for e in stored.history] == events
+
+
+async def test_a_failed_write_raises_store_error_and_changes_nothing(db_path, clock):
+    config = dn.StateStoreConfig(busy_timeout=timedelta(0))
+    async with dn.SqliteWorkflowStore(db_path, config) as store:
+        sm = dn.WorkflowStateMachine("w", store=store, clock=clock)
+        await sm.process_event("Start")
+        before = snapshot(sm)
+        blocker = sqlite3.connect(db_path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
+        try:
+            for change in (sm.process_event("Pause"), sm.set_context("k", 1), sm.rollback()):
+                with pytest.raises(dn.StoreError, match="is locked by another connection") as info:
+                    await change
+                assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+                assert snapshot(sm) == before
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert await store.load_workflow("w") == sm.serialize()
+        await sm.process_event("Pause")  # the lock is gone: writes work again
+        assert (await store.load_workflow("w")).state == S.PAUSED
+
+
+async def test_unchanged_context_is_stored_once_per_transition(durable, db_path):
+    context = {"payload": "p" * 200}
+    sm = durable(context=context)
+    await sm.process_event("Start")
+    for _ in range(5):
+        await sm.process_event("Pause")
+        await sm.process_event("Resume")
+    await sm.set_context("payload", "q" * 200)
+    await sm.process_event("Pause")
+    rows = query(db_path, "SELECT seq, context_before IS NULL FROM transitions ORDER BY seq")
+    # The first row and the one after a context edit carry context_before; the rest point
+    # at the row before them.
+    assert [seq for seq, is_null in rows if not is_null] == [1, 12]
+
+
+async def test_save_change_of_a_new_workflow_refuses_an_existing_id(durable, store):
+    first = durable()
+    await first.process_event("Start")
+    twin = dn.WorkflowStateMachine(first.workflow_id, store=store, clock=first.clock)
+    with pytest.raises(dn.ConcurrentModificationError, match="already stored, at version 1"):
+        await twin.process_event("Start")
+    assert twin.state == S.IDLE
+    assert (await store.load_workflow(first.workflow_id)) == first.serialize()
+
+
+# -- group commit and conflicts ----------------------------------------------------------------
+
+
+async def test_concurrent_workflows_share_one_transaction(durable, store):
+    machines = [durable() for _ in range(100)]
+    before = store.stats
+    await asyncio.gather(*(sm.process_event("Start") for sm in machines))
+    after = store.stats
+    assert after.changes - before.changes == 100
+    assert after.transactions - before.transactions == 1
+    await asyncio.gather(*(sm.process_event("Pause") for sm in machines))
+    await asyncio.gather(*(sm.set_context("k", sm.workflow_id) for sm in machines))
+    assert store.stats.transactions - after.transactions == 2
+    for sm in machines[::17]:
+        assert await store.load_workflow(sm.workflow_id) == sm.serialize()
+
+
+async def test_grouped_changes_respect_history_limits(db_path, clock):
+    config = dn.StateStoreConfig(history_limit=2)
+    async with dn.SqliteWorkflowStore(db_path, config, clock=clock) as store:
+        machines = [dn.WorkflowStateMachine(f"g{i}", store=store, clock=clock) for i in range(5)]
+        await asyncio.gather(*(sm.process_event("Start") for sm in machines))
+        for event in ("Pause", "Resume", "Pause"):
+            await asyncio.gather(*(sm.process_event(event) for sm in machines))
+        assert store.stats.transactions == 4
+        assert query(db_path, "SELECT count(*), min(seq) FROM transitions") == [(10, 3)]
+        for sm in machines:
+            assert await store.get_workflow_history(sm.workflow_id) == list(sm.history)[-2:]
+
+
+async def test_a_conflict_in_a_group_fails_only_its_own_change(durable, store, clock):
+    machines = [durable() for _ in range(10)]
+    await asyncio.gather(*(sm.process_event("Start") for sm in machines))
+    # A second, stale copy of machines[3], as another process would hold it.
+    stale = dn.WorkflowStateMachine.deserialize(
+        await store.load_workflow(machines[3].workflow_id), store=store, clock=clock
+    )
+    await machines[3].process_event("Pause")
+    before = snapshot(stale)
+    results = await asyncio.gather(
+        *(sm.process_event("Complete") for sm in machines if sm is not machines[3]),
+        stale.process_event("Complete"),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, dn.StateHistoryEntry) for r in results[:-1])
+    assert isinstance(results[-1], dn.ConcurrentModificationError)
+    assert "expected version 1, but the stored version is 2" in str(results[-1])
+    assert snapshot(stale) == before
+    assert store.stats.conflicts == 1
+    for sm in machines:
+        assert await store.load_workflow(sm.workflow_id) == sm.serialize()
+
+
+async def test_two_stores_on_one_file_refuse_stale_writes(db_path, clock):
+    async with (
+        dn.SqliteWorkflowStore(db_path, clock=clock) as first,
+        dn.SqliteWorkflowStore(db_path, clock=clock) as second,
+    ):
+        mine = dn.WorkflowStateMachine("shared", store=first, clock=clock)
+        await mine.process_event("Start")
+        theirs = await dn.WorkflowRecovery(second).recover_workflow("shared")
+        await theirs.process_event("Pause")
+        with pytest.raises(dn.ConcurrentModificationError, match="'shared'"):
+            await mine.process_event("Complete")
+        assert mine.state == S.RUNNING
+        stored = await first.load_workflow("shared")
+        assert stored == theirs.serialize()
+        again = await dn.WorkflowRecovery(first).recover_workflow("shared")
+        await again.process_event("Resume")
+        assert (await second.load_workflow("shared")).state == S.RUNNING
+
+
+async def test_orchestrator_attaches_its_machines_to_the_store(store, clock):
+    orchestrator = dn.WorkflowOrchestrator(store=store)
+    sm = await orchestrator.register_workflow(dn.WorkflowStateMachine("o-1", clock=clock))
+    assert await store.list_workflows() == ["o-1"]
+    results = await orchestrator.broadcast("Start")
+    assert isinstance(results["o-1"], dn.StateHistoryEntry)
+    stored = await store.load_workflow("o-1")
+    assert (stored.state, stored.version) == (S.RUNNING, 1)
+    assert stored == sm.serialize()
+
+
+# -- whole workflows and single entries ----------------------------------------------------------
+
+
+async def test_save_workflow_writes_and_replaces_a_whole_workflow(store, make_workflow):
+    sm = make_workflow(context={"a": 1})
+    await sm.process_event("Start")
+    await sm.process_event("Pause")
+    await sm.attach_store(store)
+    assert await store.load_workflow(sm.workflow_id) == sm.serialize()
+    await sm.process_event("Resume")  # attached: durable from now on
+    assert (await store.load_workflow(sm.workflow_id)).version == 3
+    fresh = make_workflow()
+    await fresh.attach_store(store)  # stored at version 0
+    await fresh.process_event("Start")
+    assert await store.load_workflow(fresh.workflow_id) == fresh.serialize()
+    assert await store.load_workflow(sm.workflow_id) == sm.serialize()
+    replacement = dn.WorkflowStateMachine(sm.workflow_id, clock=sm.clock)
+    await replacement.process_event(E.custom("note"))
+    await store.save_workflow(replacement)
+    assert await store.load_workflow(sm.workflow_id) == replacement.serialize()
+
+
+async def test_save_transition_appends_entries_that_continue_the_history(store, make_workflow):
+    model = make_workflow(context={"k": 0})
+    await model.process_event("Start")
+    await store.save_workflow(model)
+    entry = await model.process_event("Pause")
+    await store.save_transition(model.workflow_id, entry)
+    stored = await store.load_workflow(model.workflow_id)
+    assert stored.history == model.serialize().history
+    assert (stored.state, stored.version, stored.transition_count) == (S.PAUSED, 2, 2)
+    with pytest.raises(dn.ConcurrentModificationError, match="does not continue"):
+        await store.save_transition(model.workflow_id, entry)  # seq 2 again
+    with pytest.raises(dn.WorkflowNotFoundError, match="'nobody'"):
+        await store.save_transition("nobody", entry)
+    with pytest.raises(TypeError, match="StateHistoryEntry"):
+        await store.save_transition(model.workflow_id, ("not", "an", "entry"))
+    assert await store.load_workflow(model.workflow_id) == stored
+
+
+# -- reads ----------------------------------------------------------------------------------------
+
+
+async def test_get_workflow_history_pages_with_since_seq_and_limit(durable, store):
+    sm = durable()
+    await sm.process_event("Start")
+    for _ in range(4):
+        await sm.process_event("Pause")
+        await sm.process_event("Resume")
+    every = list(sm.history)
+    assert await store.get_workflow_history(sm.workflow_id) == every
+    assert await store.get_workflow_history(sm.workflow_id, since_seq=6) == every[6:]
+    assert await store.get_workflow_history(sm.workflow_id, since_seq=2, limit=3) == every[2:5]
+    assert await store.get_workflow_history(sm.workflow_id, since_seq=9) == []
+    assert await store.get_workflow_history(sm.workflow_id, limit=0) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"since_seq": -1}, "since_seq"), ({"limit": -3}, "limit"), ({"since_seq": "2"}, "since")],
+)
+async def test_get_workflow_history_refuses_bad_arguments(durable, store, options, message):
+    sm = durable()
+    await sm.process_event("Start")
+    with pytest.raises(ValueError, match=message):
+        await store.get_workflow_history(sm.workflow_id, **options)
+
+
+async def test_reading_a_missing_workflow_raises_not_found(store):
+    for read in (store.load_workflow("ghost"), store.get_workflow_history("ghost")):
+        with pytest.raises(dn.WorkflowNotFoundError, match="no workflow 'ghost' is stored"):
+            await read
+
+
+async def test_list_workflows_filters_by_state_and_definition(durable, store, review_definition):
+    running, paused, idle_edit = durable(), durable(), durable()
+    review = durable(review_definition)
+    await running.process_event("Start")
+    await paused.process_event("Start")
+    await paused.process_event("Pause")
+    await idle_edit.set_context("k", 1)
+    await review.process_event("submit")
+    everyone = sorted(sm.workflow_id for sm in (running, paused, idle_edit, review))
+    assert await store.list_workflows() == everyone
+    assert await store.list_workflows(state=S.PAUSED) == [paused.workflow_id]
+    assert await store.list_workflows(state="Idle") == [idle_edit.workflow_id]
+    assert await store.list_workflows(definition="review") == [review.workflow_id]
+    assert await store.list_workflows(state="Running", definition="review") == []
+
+
+async def test_delete_workflow_removes_its_history_and_checkpoints(durable, store, db_path):
+    keep, drop = durable(), durable()
+    for sm in (keep, drop):
+        await sm.process_event("Start")
+        await store.create_checkpoint(sm.workflow_id, label="started")
+    await store.delete_workflow(drop.workflow_id)
+    assert await store.list_workflows() == [keep.workflow_id]
+    assert query(db_path, "SELECT count(*) FROM transitions") == [(1,)]
+    assert query(db_path, "SELECT count(*) FROM checkpoints") == [(1,)]
+    with pytest.raises(dn.WorkflowNotFoundError):
+        await store.delete_workflow(drop.workflow_id)
+    assert await store.load_workflow(keep.workflow_id) == keep.serialize()
+
+
+@pytest.mark.parametrize(
+    "workflow_id",
+    [
+        "it's",
+        'say "hi"',
+        "x; DROP TABLE workflows; --",
+        "Robert'); DELETE FROM transitions; --",
+        "ünï-çødé-工作流-🚀",
+        "tab\tand\nnewline",
+        "%_* wildcards",
+    ],
+)
+async def test_any_workflow_id_round_trips(store, clock, db_path, workflow_id):
+    sm = dn.WorkflowStateMachine(workflow_id, store=store, clock=clock)
+    await sm.process_event("Start")
+    await store.create_checkpoint(workflow_id, label=workflow_id)
+    assert await store.list_workflows() == [workflow_id]
+    assert await store.load_workflow(workflow_id) == sm.serialize()
+    recovered = await dn.WorkflowRecovery(store).recover_workflow(workflow_id)
+    assert recovered.serialize() == sm.serialize()
+    await store.delete_workflow(workflow_id)
+    assert await store.list_workflows() == []
+    tables = {row[0] for row in query(db_path, "SELECT name FROM sqlite_master")}
+    assert {"workflows", "transitions", "checkpoints"} <= tables
+    assert await store.check_integrity() == []
+
+
+async def test_lone_surrogates_persist_in_json_and_are_refused_in_names(store, clock):
+    sm = dn.WorkflowStateMachine("s", store=store, clock=clock, context={"k": "\ud83d"})
+    await sm.process_event(E.custom("note", {"text": "half \udc00 a pair"}))
+    assert await store.load_workflow("s") == sm.serialize()
+    odd = dn.WorkflowStateMachine("bad-\ud800", store=store, clock=clock)
+    with pytest.raises(dn.SerializationError, match="lone surrogate"):
+        await odd.process_event("Start")
+    assert odd.state == S.IDLE
+    with pytest.raises(dn.SerializationError, match="not valid UTF-8"):
+        await store.load_workflow("bad-\ud800")
+    assert await store.list_workflows() == ["s"]
+
+
+async def test_a_row_in_the_way_fails_only_its_own_change_in_a_group(durable, store, db_path):
+    machines = [durable() for _ in range(4)]
+    await asyncio.gather(*(sm.process_event("Start") for sm in machines))
+    blocked = machines[2]
+    key = query(db_path, "SELECT key FROM workflows WHERE id = ?", blocked.workflow_id)[0][0]
+    # Someone else wrote seq 2 of this workflow without moving its header.
+    query(
+        db_path,
+        "INSERT INTO transitions SELECT workflow, 2, to_state, to_state, 'x', NULL, timestamp, "
+        "0, context, NULL FROM transitions WHERE workflow = ? AND seq = 1",
+        key,
+    )
+    before = snapshot(blocked)
+    results = await asyncio.gather(
+        *(sm.process_event("Pause") for sm in machines), return_exceptions=True
+    )
+    failed = results[2]
+    assert isinstance(failed, dn.StoreError)
+    assert "could not be written: UNIQUE constraint failed" in str(failed)
+    assert snapshot(blocked) == before
+    for sm, result in zip(machines, results, strict=True):
+        if sm is not blocked:
+            assert isinstance(result, dn.StateHistoryEntry)
+            assert await store.load_workflow(sm.workflow_id) == sm.serialize()
+    with pytest.raises(dn.StoreError, match="UNIQUE constraint failed"):
+        await blocked.process_event("Pause")  # alone, the same row is still in the way
+
+
+async def test_a_cancelled_change_may_be_committed_and_the_machine_then_conflicts(durable, store):
+    sm = durable()
+    await sm.process_event("Start")
+    task = asyncio.create_task(sm.process_event("Pause"))
+    await asyncio.sleep(0)  # the change is queued: the commit goes ahead without its caller
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await store.close()  # waits for the writes in flight
+    await store.open()
+    stored = await store.load_workflow(sm.workflow_id)
+    assert (stored.state, stored.version) == (S.PAUSED, 2)
+    assert sm.state == S.RUNNING  # the machine never applied it
+    with pytest.raises(dn.ConcurrentModificationError):
+        await sm.process_event("Complete")
+    recovered = await dn.WorkflowRecovery(store).recover_workflow(sm.workflow_id)
+    assert recovered.serialize() == stored
+
+
+def pragmas(conn: sqlite3.Connection) -> list[object]:
+    names = ("synchronous", "busy_timeout", "journal_mode", "foreign_keys")
+    return [conn.execute(f"PRAGMA {name}").fetchone()[0] for name in names]
+
+
+@pytest.mark.parametrize(
+    ("level", "number"), [("OFF", 0), ("NORMAL", 1), ("FULL", 2), ("EXTRA", 3)]
+)
+async def test_config_sets_the_connection_pragmas(db_path, level, number):
+    config = dn.StateStoreConfig(synchronous=level, busy_timeout=timedelta(milliseconds=1500))
+    async with dn.SqliteWorkflowStore(db_path, config) as store:
+        # Read on the store's own connection: pragmas are per connection.
+        assert await store._run("reading pragmas", pragmas) == [number, 1500, "wal", 1]
