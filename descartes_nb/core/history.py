@@ -119,6 +119,11 @@ class History(Sequence[StateHistoryEntry]):
         return self._last_seq
 
     @property
+    def last_context(self) -> Mapping[str, JSONValue] | None:
+        """The context of the newest entry (None when there is none)."""
+        return self._context[self._index(-1)] if self._time else None
+
+    @property
     def first_seq(self) -> int:
         """The seq of the oldest retained entry (``last_seq + 1`` when empty)."""
         return self._last_seq - len(self._time) + 1

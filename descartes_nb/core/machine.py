@@ -485,7 +485,7 @@ class WorkflowStateMachine:
             entry = history.next_entry(
                 step.source, step.target, event, data, now, context, self._context
             )
-            previous = history[-1].context if len(history) else None
+            previous = history.last_context
             await self._store.save_change(
                 self._change(
                     step.target,

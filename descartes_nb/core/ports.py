@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 from .history import StateHistoryEntry
 from .jsonvalue import JSONValue
@@ -17,13 +16,15 @@ if TYPE_CHECKING:
 __all__ = ["WorkflowChange", "WorkflowStore"]
 
 
-@dataclass(frozen=True, slots=True)
-class WorkflowChange:
+class WorkflowChange(NamedTuple):
     """One durable change of a workflow: its new header, and the entry that caused it.
 
     The store writes all of it in one transaction. ``version`` is the version this change
     creates: the stored workflow must be at ``version - 1`` (0: not stored yet), otherwise
     the store raises ``ConcurrentModificationError`` and writes nothing.
+
+    A ``NamedTuple`` (a frozen record) like ``StateHistoryEntry``: one is built for every
+    durable change, four times faster than a frozen dataclass.
     """
 
     workflow_id: str
