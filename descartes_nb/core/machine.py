@@ -25,7 +25,9 @@ from .history import History, StateHistoryEntry
 from .jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value
 from .lifecycle import LIFECYCLE
 from .ports import WorkflowChange
+from .refusal import refusal
 from .serialization import SerializedWorkflow
+from .snapshot import canonical_history, check_snapshot, resolve_definition
 from .timers import WorkflowTimers, entry_times
 
 if TYPE_CHECKING:
@@ -579,38 +581,14 @@ class WorkflowStateMachine:
 
     def _refusal(self, event: str) -> WorkflowError:
         """Explain why ``event`` cannot be processed now."""
-        state = self._state
-        where = f"in state {str(state)!r} of workflow {self.workflow_id!r}"
-        ids = {"workflow_id": self.workflow_id, "state": state, "event": event}
-        if self.is_terminal and not engine.candidates(self._definition, state, event):
-            return InvalidTransitionError(
-                f"event {event!r} refused: state {str(state)!r} of workflow "
-                f"{self.workflow_id!r} is terminal and has no way out",
-                **ids,
-            )
-        enabled = self.allowed_events()
-        if event == ROLLBACK:
-            return InvalidTransitionError(
-                f"nothing to roll back {where}: no earlier transition is left in the "
-                f"{len(self._history)} history entries kept (enabled: {enabled})",
-                **ids,
-            )
-        if event not in self._definition.events:
-            return UnknownEventError(
-                f"unknown event {event!r} {where} (enabled: {enabled}; events of "
-                f"{self._definition.name!r}: {sorted(self._definition.events)})",
-                **ids,
-            )
-        guarded = ", ".join(
-            repr(t.guard_text) for t, _ in engine.candidates(self._definition, state, event)
-        )
-        if guarded:
-            return InvalidTransitionError(
-                f"event {event!r} refused {where}: guard {guarded} is false (enabled: {enabled})",
-                **ids,
-            )
-        return InvalidTransitionError(
-            f"event {event!r} is not allowed {where} (enabled: {enabled})", **ids
+        terminal = self.is_terminal and not engine.candidates(self._definition, self._state, event)
+        return refusal(
+            self._definition,
+            self._state,
+            event,
+            workflow_id=self.workflow_id,
+            enabled=[] if terminal else self.allowed_events(),
+            kept=len(self._history),
         )
 
     # -- serialization -------------------------------------------------------------------
@@ -657,7 +635,7 @@ class WorkflowStateMachine:
             SerializationError: the definition is missing or different, or the snapshot
                 does not fit it (unknown states, a broken history chain).
         """
-        definition = _resolve_definition(serialized, definition)
+        definition = resolve_definition(serialized, definition)
         check_snapshot(serialized, definition)
         sm = cls(
             serialized.workflow_id,
@@ -667,21 +645,16 @@ class WorkflowStateMachine:
             store=store,
             max_history=max_history or serialized.max_history,
         )
-        canonical = definition.state
-        sm._state = canonical(serialized.state).name
+        sm._state = definition.state(serialized.state).name
         sm._context = serialized.context
         sm._created_at = serialized.created_at
         sm._updated_at = serialized.updated_at
         sm._state_entered_at = serialized.state_entered_at
         sm._retry_attempts = serialized.retry_attempts
         sm._version = serialized.version
-        entries = [
-            _canonical_entry(e, canonical(e.from_state).name, canonical(e.to_state).name)
-            for e in serialized.history
-        ]
         sm._history = History.restore(
             sm._history.max_history,
-            entries,
+            canonical_history(serialized, definition),
             serialized.state_entered_at,
             serialized.transition_count,
         )
@@ -701,80 +674,3 @@ def _unpack_event(event: WorkflowEvent | str, data: JSONValue) -> tuple[str, JSO
     if isinstance(event, str):
         return str(event), data, False
     raise TypeError(f"an event must be a WorkflowEvent or an event name (str), got {event!r}")
-
-
-def _resolve_definition(
-    serialized: SerializedWorkflow, definition: WorkflowDefinition | None
-) -> WorkflowDefinition:
-    if definition is None:
-        if serialized.definition != LIFECYCLE.name:
-            raise SerializationError(
-                f"workflow {serialized.workflow_id!r} runs definition "
-                f"{serialized.definition!r}; pass definition= to deserialize it"
-            )
-        return LIFECYCLE
-    if definition.name != serialized.definition:
-        raise SerializationError(
-            f"workflow {serialized.workflow_id!r} runs definition {serialized.definition!r}, "
-            f"not {definition.name!r}"
-        )
-    return definition
-
-
-def check_snapshot(serialized: SerializedWorkflow, definition: WorkflowDefinition) -> None:
-    """Check a snapshot fits its definition and its history is one unbroken chain.
-
-    Raises:
-        SerializationError: naming the first problem found.
-    """
-    wid = serialized.workflow_id
-
-    def known(state: str, where: str) -> None:
-        if not definition.has_state(state) or definition.children(state):
-            raise SerializationError(
-                f"workflow {wid!r}: {where} {state!r} is not an atomic state of "
-                f"{definition.name!r} (states: {list(definition.state_names)})"
-            )
-
-    known(serialized.state, "state")
-    history = serialized.history
-    for i, e in enumerate(history):
-        known(e.from_state, f"history seq {e.seq} from_state")
-        known(e.to_state, f"history seq {e.seq} to_state")
-        if i:
-            _check_link(wid, history[i - 1], e)
-    if history and (
-        history[-1].to_state != serialized.state or history[-1].seq != serialized.transition_count
-    ):
-        raise SerializationError(
-            f"workflow {wid!r}: state {serialized.state!r} and transition_count "
-            f"{serialized.transition_count} do not match the last history entry "
-            f"(seq {history[-1].seq}, to {history[-1].to_state!r})"
-        )
-
-
-def _check_link(wid: str, previous: StateHistoryEntry, e: StateHistoryEntry) -> None:
-    if e.seq != previous.seq + 1 or e.from_state != previous.to_state:
-        raise SerializationError(
-            f"workflow {wid!r}: history is broken between seq {previous.seq} "
-            f"(to {previous.to_state!r}) and seq {e.seq} (from {e.from_state!r})"
-        )
-    if e.duration != e.timestamp - previous.timestamp:
-        raise SerializationError(
-            f"workflow {wid!r}: history seq {e.seq} has duration {e.duration} but its "
-            f"timestamp is {e.timestamp - previous.timestamp} after seq {previous.seq}"
-        )
-
-
-def _canonical_entry(e: StateHistoryEntry, from_state: str, to_state: str) -> StateHistoryEntry:
-    return StateHistoryEntry(
-        e.seq,
-        from_state,
-        to_state,
-        e.event,
-        e.event_data,
-        e.timestamp,
-        e.duration,
-        e.context,
-        e.context_before,
-    )
