@@ -8,10 +8,19 @@ from typing import Final, NamedTuple
 
 from ..errors import HandlerError
 from .definition import Guard
+from .engine import Step
 from .event import WorkflowEvent
-from .jsonvalue import JSONValue
+from .jsonvalue import JSONValue, to_context, to_json_value
 
-__all__ = ["HOOKS", "Hooks", "StateHandler", "call_guard", "call_handler", "hooks_of"]
+__all__ = [
+    "HOOKS",
+    "Hooks",
+    "StateHandler",
+    "call_guard",
+    "call_handler",
+    "hooks_of",
+    "run_hooks",
+]
 
 HOOKS: Final = ("on_event", "on_exit", "on_transition", "on_enter")
 
@@ -127,3 +136,38 @@ def call_guard(
             state=state,
             event=event,
         ) from exc
+
+
+async def run_hooks(
+    hooks: Hooks,
+    step: Step,
+    event: WorkflowEvent,
+    context: Mapping[str, JSONValue],
+    workflow_id: str,
+) -> Mapping[str, JSONValue]:
+    """Run the hooks of one step in order on a draft of ``context``; return the new context.
+
+    The context comes back unchanged (the same object) when no hook changed it.
+
+    Raises:
+        HandlerError: a hook raised (nothing of the draft is kept).
+        SerializationError: the hooks left something that is not JSON in the context.
+    """
+    draft = to_json_value(context, "context")
+    assert isinstance(draft, dict)
+    where = {"workflow_id": workflow_id, "event": event.name}
+    if hooks.on_event:
+        await call_handler(hooks.on_event, step.source, event, state=step.source, **where)
+    if hooks.on_exit:
+        for state in step.exited:
+            await call_handler(hooks.on_exit, state, draft, state=state, **where)
+    if hooks.on_transition:
+        await call_handler(
+            hooks.on_transition, step.source, step.target, event, state=step.source, **where
+        )
+    if hooks.on_enter:
+        for state in step.entered:
+            await call_handler(hooks.on_enter, state, draft, state=state, **where)
+    if draft == context:
+        return context
+    return to_context(draft, f"context after handlers for event {event.name!r}")

@@ -20,7 +20,7 @@ from . import display, engine
 from .clock import Clock, SystemClock
 from .definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
 from .event import ROLLBACK, WorkflowEvent
-from .handlers import NO_HOOKS, call_guard, call_handler, hooks_of
+from .handlers import NO_HOOKS, call_guard, hooks_of, run_hooks
 from .history import History, StateHistoryEntry
 from .jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value
 from .lifecycle import LIFECYCLE
@@ -373,7 +373,8 @@ class WorkflowStateMachine:
         step, data = self._decide(name, data, is_custom)
         context = self._context
         if self._hooks is not NO_HOOKS:
-            context = await self._run_hooks(step, WorkflowEvent(name, data, is_custom))
+            event = WorkflowEvent(name, data, is_custom)
+            context = await run_hooks(self._hooks, step, event, context, self.workflow_id)
         return await self._commit(step, name, data, context)
 
     async def _on_timer(self, name: str, data: JSONValue, token: object) -> None:
@@ -428,7 +429,7 @@ class WorkflowStateMachine:
         evt = WorkflowEvent(ROLLBACK, {"undone_seq": undone.seq})
         context = undone.context_before
         if self._hooks is not NO_HOOKS:
-            context = await self._run_hooks(step, evt, context)
+            context = await run_hooks(self._hooks, step, evt, context, self.workflow_id)
         return await self._commit(step, ROLLBACK, evt.data, context, undone_event=undone.event)
 
     def _undo_index(self) -> int | None:
@@ -444,33 +445,6 @@ class WorkflowStateMachine:
             else:
                 return i
         return None
-
-    async def _run_hooks(
-        self,
-        step: engine.Step,
-        evt: WorkflowEvent,
-        context: Mapping[str, JSONValue] | None = None,
-    ) -> Mapping[str, JSONValue]:
-        """Run the hooks in order on a draft of the context; return the resulting context."""
-        base = self._context if context is None else context
-        draft = to_json_value(base, "context")
-        assert isinstance(draft, dict)
-        hooks, where = self._hooks, {"workflow_id": self.workflow_id, "event": evt.name}
-        if hooks.on_event:
-            await call_handler(hooks.on_event, step.source, evt, state=step.source, **where)
-        if hooks.on_exit:
-            for state in step.exited:
-                await call_handler(hooks.on_exit, state, draft, state=state, **where)
-        if hooks.on_transition:
-            await call_handler(
-                hooks.on_transition, step.source, step.target, evt, state=step.source, **where
-            )
-        if hooks.on_enter:
-            for state in step.entered:
-                await call_handler(hooks.on_enter, state, draft, state=state, **where)
-        if draft == base:
-            return base
-        return to_context(draft, f"context after handlers for event {evt.name!r}")
 
     async def _commit(
         self,
