@@ -20,6 +20,7 @@ from ..core.lifecycle import LIFECYCLE
 from ..errors import SerializationError
 from ..store.codec import parse_context, parse_json, parse_time
 from ..store.reads import HistoryColumns
+from ..store.recovery import cyclic_gc_paused
 from .frames import frame_from_columns, state_and_event_names
 
 __all__ = ["HistoryColumnsStore", "load_history_frame"]
@@ -86,7 +87,13 @@ async def load_history_frame(
             f"got {type(store).__name__} {store!r:.80}"
         )
     known = _known(definitions)
-    raw = await store.load_history_columns(workflow_ids, since=since)
+    with cyclic_gc_paused():  # a million rows of tuples and texts, none of them cyclic
+        raw = await store.load_history_columns(workflow_ids, since=since)
+        return _frame(raw, known)
+
+
+def _frame(raw: HistoryColumns, known: Mapping[str, WorkflowDefinition]) -> pd.DataFrame:
+    """The typed frame of raw columns; categories first from the definitions ``known``."""
     used = [known[name] for name in dict.fromkeys(raw.definitions.values()) if name in known]
     states, events = state_and_event_names(used)
     columns: dict[str, Any] = {
@@ -138,11 +145,11 @@ def _contexts(raw: HistoryColumns) -> list[Mapping[str, JSONValue]]:
 
 
 def _event_data(raw: HistoryColumns) -> list[JSONValue]:
-    """Decoded event data (None where the event had none)."""
-    return [
-        None if text is None else parse_json(text, f"workflow {wid!r} seq {seq} event_data")
-        for text, wid, seq in zip(raw.event_data, raw.workflow_id, raw.seq, strict=True)
-    ]
+    """Decoded event data (None where the event had none: most events)."""
+    out: list[JSONValue] = list(raw.event_data)
+    for i in [i for i, text in enumerate(out) if text is not None]:
+        out[i] = parse_json(out[i], f"workflow {raw.workflow_id[i]!r} seq {raw.seq[i]} event_data")
+    return out
 
 
 def _times(raw: HistoryColumns) -> pd.Series:
