@@ -220,3 +220,8 @@ async def test_load_history_frame_reports_a_damaged_row(store, db_path, clock, s
     damage(db_path, sql)
     with pytest.raises(dn.SerializationError, match=message):
         await dnb.load_history_frame(store)
+
+
+async def test_history_frame_of_a_store_points_to_load_history_frame(store):
+    with pytest.raises(TypeError, match=r"'await load_history_frame\(store\)', got <Sqlite"):
+        dnb.history_frame(store)
