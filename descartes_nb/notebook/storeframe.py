@@ -152,14 +152,19 @@ def _event_data(raw: HistoryColumns) -> list[JSONValue]:
     return out
 
 
-def _times(raw: HistoryColumns) -> pd.Series:
-    """The ISO-8601 texts as a UTC datetime column; an unreadable one is named."""
+def _times(raw: HistoryColumns) -> pd.Series | list[datetime]:
+    """The ISO-8601 texts as UTC times: in bulk, else one by one (naming an unreadable one).
+
+    The store writes one form, which pandas parses in bulk; a row written otherwise (but
+    readable, as recovery reads it) takes the slow path rather than failing.
+    """
     try:
         return pd.Series(pd.to_datetime(list(raw.timestamp), utc=True, format="ISO8601"))
-    except (TypeError, ValueError) as exc:
-        for text, workflow_id, seq in zip(raw.timestamp, raw.workflow_id, raw.seq, strict=True):
-            parse_time(text, f"workflow {workflow_id!r} seq {seq} timestamp")  # raises
-        raise SerializationError(f"stored timestamps cannot be read: {exc}") from exc
+    except (TypeError, ValueError):
+        return [
+            parse_time(text, f"workflow {workflow_id!r} seq {seq} timestamp")
+            for text, workflow_id, seq in zip(raw.timestamp, raw.workflow_id, raw.seq, strict=True)
+        ]
 
 
 def _durations(micros: Sequence[int]) -> np.ndarray[Any, np.dtype[np.timedelta64]]:

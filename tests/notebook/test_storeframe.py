@@ -207,6 +207,11 @@ async def test_load_history_frame_needs_a_store():
             id="timestamp",
         ),
         pytest.param(
+            "UPDATE transitions SET seq = 'two' WHERE seq = 2",
+            r"stored history cannot be read: ",
+            id="seq",
+        ),
+        pytest.param(
             "UPDATE transitions SET duration_us = 'long' WHERE seq = 2",
             r"stored durations must be integers",
             id="duration",
@@ -220,6 +225,20 @@ async def test_load_history_frame_reports_a_damaged_row(store, db_path, clock, s
     damage(db_path, sql)
     with pytest.raises(dn.SerializationError, match=message):
         await dnb.load_history_frame(store)
+
+
+async def test_load_history_frame_reads_any_iso_time_recovery_reads(store, db_path, clock):
+    sm = dn.WorkflowStateMachine("wf", store=store, clock=clock)
+    await clock.advance(timedelta(hours=1))
+    await sm.process_event("Start")
+    await sm.process_event("Pause")
+    before = await dnb.load_history_frame(store)
+    year, week, day = (START + timedelta(hours=1)).isocalendar()
+    week_date = f"{year}-W{week:02d}-{day}T10:00:00+00:00"  # the same instant, as a week date
+    damage(db_path, f"UPDATE transitions SET timestamp = '{week_date}' WHERE seq = 2")
+    pd.testing.assert_frame_equal(await dnb.load_history_frame(store), before)
+    recovered = await dn.WorkflowRecovery(store).recover_workflow("wf")
+    pd.testing.assert_frame_equal(dnb.history_frame(recovered), before)
 
 
 async def test_history_frame_of_a_store_points_to_load_history_frame(store):
