@@ -117,17 +117,20 @@ def _known(
     definitions: Mapping[str, WorkflowDefinition] | Iterable[WorkflowDefinition],
 ) -> dict[str, WorkflowDefinition]:
     """The definitions by name, the lifecycle included (as ``WorkflowRecovery`` takes them)."""
-    items = (
+    items: list[tuple[str | None, object]] = (
         list(definitions.items())
         if isinstance(definitions, Mapping)
-        else [(getattr(d, "name", None), d) for d in definitions]
+        else [(None, d) for d in definitions]
     )
+    known: dict[str, WorkflowDefinition] = {LIFECYCLE.name: LIFECYCLE}
     for name, definition in items:
         if not isinstance(definition, WorkflowDefinition):
+            named = "" if name is None else f" (named {name!r})"
             raise TypeError(
-                f"definition {name!r} must be a WorkflowDefinition, got {definition!r:.80}"
+                f"definitions must be WorkflowDefinition objects, got {definition!r:.80}{named}"
             )
-    return {LIFECYCLE.name: LIFECYCLE, **{str(name): d for name, d in items}}
+        known[definition.name if name is None else name] = definition
+    return known
 
 
 def _contexts(raw: HistoryColumns) -> list[Mapping[str, JSONValue]]:

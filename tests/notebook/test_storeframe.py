@@ -174,7 +174,12 @@ async def test_load_history_frame_of_an_unknown_workflow_names_the_stored_ones(s
         pytest.param(
             {"since": datetime(2026, 3, 1)}, ValueError, "timezone-aware", id="naive-since"
         ),
-        pytest.param({"definitions": ["review"]}, TypeError, "'review'", id="definition"),
+        pytest.param(
+            {"definitions": ["review"]}, TypeError, "objects, got 'review'$", id="definition"
+        ),
+        pytest.param(
+            {"definitions": {"review": 3}}, TypeError, r"got 3 \(named 'review'\)", id="named"
+        ),
     ],
 )
 async def test_load_history_frame_refuses_bad_arguments(store, arguments, error, message):
