@@ -1,5 +1,5 @@
-"""Notebook benchmark: history_frame() against a DataFrame built straight from columns, and
-diagram render times, in one process.
+"""Notebook benchmark: history frames from machines and from a store file against plain
+pandas, and diagram render times, in one process.
 
 1. ``history_frame`` over N transitions (default 1,000,000: 1,000 machines with 1,000
    history entries each) against the same DataFrame (same columns, dtypes and values, checked)
@@ -10,10 +10,15 @@ diagram render times, in one process.
    default renderer (graphviz-pure) and, when there is one, a system dot. Target: 50 states in
    under 150 ms with the default renderer.
 
-The store-backed comparison (``history_frame`` from a store file against ``pandas.read_sql``)
-waits for the store (see bench/README.md).
+3. ``await load_history_frame(store)`` over a store file (default 1,000 workflows x 100
+   transitions, contexts changing every few transitions, some events with data) against
+   ``pandas.read_sql`` of the ``history`` view with ``parse_dates``, followed by the
+   conversions that give the same frame (categories, timedeltas, JSON decoded; checked
+   equal). Target: no slower. ``read_sql`` alone, which leaves durations as integers and
+   JSON as text, is printed too.
 
 Run: .venv/bin/python bench/bench_notebook.py [--rounds N] [--machines N] [--entries N]
+     [--workflows N] [--transitions N] [--only machines|store|diagrams ...]
 """
 
 from __future__ import annotations
@@ -23,10 +28,15 @@ import asyncio
 import functools
 import gc
 import itertools
+import json
 import os
+import sqlite3
 import statistics
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -109,6 +119,106 @@ def bench_frames(rounds: int, machines: int, entries: int) -> None:
     print(f"ratio                             {ours_s / direct_s:7.2f}x (target <= 1.5x)")
 
 
+async def write_store(path: Path, workflows: int, transitions: int) -> None:
+    """A store file of lifecycle workflows: Pause/Resume, some Fail/Retry, context changes."""
+    clock = dn.ManualClock(datetime(2026, 3, 1, tzinfo=UTC))
+    cycle = ["Pause", "Resume", "Pause", "Resume", "Fail", "Retry"]
+    async with dn.SqliteWorkflowStore(path) as store:
+        for n in range(workflows):
+            sm = dn.WorkflowStateMachine(f"job-{n:06d}", clock=clock, max_history=transitions)
+            await sm.set_context("owner", f"team-{n % 7}")
+            await sm.process_event("Start", {"by": f"user-{n % 13}"})
+            for i in range(transitions - 1):
+                await clock.advance(timedelta(seconds=1 + (n * 7 + i * 3) % 37))
+                if i % 5 == 4:
+                    await sm.set_context("progress", {"done": i, "of": transitions})
+                event = cycle[i % len(cycle)]
+                if event == "Fail":
+                    await sm.process_event(dn.WorkflowEvent.fail(f"step {i} timed out"))
+                else:
+                    await sm.process_event(event)
+            await store.save_workflow(sm)
+
+
+HISTORY_SQL = "SELECT * FROM history ORDER BY workflow_id, seq"
+
+
+def read_sql_raw(conn: sqlite3.Connection) -> pd.DataFrame:
+    """``pandas.read_sql`` of the history view, timestamps parsed as UTC."""
+    return pd.read_sql(
+        HISTORY_SQL, conn, parse_dates={"timestamp": {"utc": True, "format": "ISO8601"}}
+    )
+
+
+def read_sql_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """``read_sql``, then what a pandas user adds to get the history frame's types."""
+    frame = read_sql_raw(conn)
+    data = frame["event_data"].map(json.loads, na_action="ignore").astype(object)
+    return pd.DataFrame(
+        {
+            "workflow_id": frame["workflow_id"].astype("str"),
+            "seq": frame["seq"].astype("int64"),
+            "timestamp": frame["timestamp"].dt.as_unit("us"),
+            "from_state": pd.Categorical(frame["from_state"], categories=STATES),
+            "to_state": pd.Categorical(frame["to_state"], categories=STATES),
+            "event": pd.Categorical(frame["event"], categories=EVENTS),
+            "event_data": data.where(data.notna(), None),  # NULL is read as NaN
+            "duration": pd.to_timedelta(frame["duration_us"], unit="us").dt.as_unit("us"),
+            "context": frame["context"].map(json.loads),
+        }
+    )
+
+
+async def atimed(function: Callable[[], Awaitable[object]]) -> float:
+    """Seconds one awaited call takes (garbage collected before, not during)."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        await function()
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+async def compare_store_frames(path: Path, rounds: int) -> tuple[float, float, float, int]:
+    """Median seconds of load_history_frame, read_sql + conversions, read_sql alone."""
+    conn = sqlite3.connect(path)
+    try:
+        async with dn.SqliteWorkflowStore(path) as store:
+            ours_frame = await dnb.load_history_frame(store)
+            pd.testing.assert_frame_equal(ours_frame, read_sql_frame(conn))
+            ours, full, raw = [], [], []
+            for _ in range(rounds):
+                ours.append(await atimed(lambda: dnb.load_history_frame(store)))
+                full.append(timed(lambda: read_sql_frame(conn)))
+                raw.append(timed(lambda: read_sql_raw(conn)))
+    finally:
+        conn.close()
+    medians = (statistics.median(ours), statistics.median(full), statistics.median(raw))
+    return (*medians, len(ours_frame))
+
+
+def bench_store_frames(rounds: int, workflows: int, transitions: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        started = time.perf_counter()
+        asyncio.run(write_store(path, workflows, transitions))
+        megabytes = path.stat().st_size / 1e6  # closed: the WAL is checkpointed into the file
+        seconds = time.perf_counter() - started
+        print(
+            f"\n{workflows * transitions:,} transitions of {workflows:,} workflows in a store "
+            f"file ({megabytes:.0f} MB), written in {seconds:.1f} s"
+        )
+        ours, full, raw, rows = asyncio.run(compare_store_frames(path, rounds))
+    assert rows == workflows * transitions
+    print(f"await load_history_frame(store)   {ours:7.3f} s")
+    print(f"read_sql + conversions            {full:7.3f} s")
+    print(f"read_sql alone (text columns)     {raw:7.3f} s")
+    print(f"ratio to read_sql + conversions   {ours / full:7.2f}x (target <= 1x)")
+    print(f"ratio to read_sql alone           {ours / raw:7.2f}x")
+
+
 def staged_definition(states: int, group: int = 0) -> dn.WorkflowDefinition:
     """A pipeline of ``states`` stages: next, some back, some fail; in compound groups."""
     names = [f"stage_{i:03d}" for i in range(states - 2)]
@@ -167,14 +277,25 @@ def render_ms(to_svg: Callable[[], object], rounds: int) -> float:
     return statistics.median([first, *(timed(to_svg) for _ in range(rounds - 1))]) * 1000
 
 
+SECTIONS = ("machines", "store", "diagrams")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--machines", type=int, default=1000)
     parser.add_argument("--entries", type=int, default=1000)
+    parser.add_argument("--workflows", type=int, default=1000)
+    parser.add_argument("--transitions", type=int, default=100)
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these")
     args = parser.parse_args()
-    bench_frames(args.rounds, args.machines, args.entries)
-    bench_diagrams(args.rounds)
+    sections = args.only or SECTIONS
+    if "machines" in sections:
+        bench_frames(args.rounds, args.machines, args.entries)
+    if "store" in sections:
+        bench_store_frames(args.rounds, args.workflows, args.transitions)
+    if "diagrams" in sections:
+        bench_diagrams(args.rounds)
 
 
 if __name__ == "__main__":

@@ -2,28 +2,25 @@
 
 ``validate`` and ``render`` (in ``swarmfile.py``) work on Swarm.toml files; bad input
 gives exit status 1 and messages that name the file and line. ``demo`` keeps its workflows
-in a SQLite file; ``history`` and ``recover`` show what such a file holds.
+in a SQLite file; ``history`` and ``recover`` (in ``dbfile.py``) show what such a file
+holds.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
 from typing import Final, TextIO
 
 from . import WorkflowEvent, WorkflowOrchestrator, WorkflowStateMachine
-from .core.history import StateHistoryEntry
-from .core.serialization import SerializedWorkflow
-from .errors import SerializationError, StateMachineError
-from .store import DEFAULT_DATABASE, SqliteWorkflowStore, WorkflowRecovery
+from .dbfile import add_database_tools, history_table, milliseconds, run_database_tool, table
+from .errors import StateMachineError
+from .store import DEFAULT_DATABASE, SqliteWorkflowStore
 from .swarmfile import DIRECTIONS, FORMATS, STDOUT, render_file, validate_files
 
 __all__ = ["main"]
@@ -99,7 +96,7 @@ async def run_demo(
     for script in scripts:
         sm = orchestrator.get_workflow(script.workflow_id)
         print(f"\n{sm.workflow_id}: {script.story}", file=stream)
-        print(_history_table(sm.history), file=stream)
+        print(history_table(sm.history), file=stream)
         for refusal in script.refused:
             print(f"  refused -> {refusal}", file=stream)
     print("\nsummary", file=stream)
@@ -116,36 +113,6 @@ async def _next_run(store: SqliteWorkflowStore) -> int:
     return run
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
-    lines = [header, ["-" * w for w in widths], *rows]
-    return "\n".join(
-        "  " + "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
-
-
-def _ms(delta: timedelta) -> str:
-    return f"{delta.total_seconds() * 1000:.1f} ms"
-
-
-def _history_table(entries: Sequence[StateHistoryEntry]) -> str:
-    rows = [
-        [
-            str(e.seq),
-            str(e.from_state),
-            str(e.to_state),
-            e.event,
-            "" if e.event_data is None else json.dumps(e.event_data),
-            e.timestamp.strftime("%H:%M:%S.%f")[:-3],
-            _ms(e.duration),
-        ]
-        for e in entries
-    ]
-    header = ["seq", "from_state", "to_state", "event", "event_data", "timestamp", "duration"]
-    return _table(header, rows)
-
-
 def _summary_table(orchestrator: WorkflowOrchestrator) -> str:
     rows = [
         [
@@ -153,64 +120,11 @@ def _summary_table(orchestrator: WorkflowOrchestrator) -> str:
             str(m.state),
             str(m.transition_count),
             str(m.retry_attempts),
-            _ms(m.updated_at - m.created_at),
+            milliseconds(m.updated_at - m.created_at),
         ]
         for m in orchestrator.get_all_metadata()
     ]
-    return _table(["workflow_id", "state", "transitions", "retries", "elapsed"], rows)
-
-
-async def show_history(db: str, workflow_id: str | None, out: TextIO) -> int:
-    """Print the stored workflows of ``db``, or the stored history of one; return the status."""
-    async with SqliteWorkflowStore(db) as store:
-        if workflow_id is None:
-            loaded = await store.load_all_workflows()
-            print(f"{len(loaded)} workflows in {db}", file=out)
-            print(_stored_table(loaded), file=out)
-            return 0
-        header = await store.load_workflow(workflow_id)
-        entries = await store.get_workflow_history(workflow_id)
-    print(
-        f"{workflow_id} ({header.definition}): {header.state}, {header.transition_count} "
-        f"transitions, version {header.version}, context {json.dumps(dict(header.context))}",
-        file=out,
-    )
-    print(_history_table(entries), file=out)
-    return 0
-
-
-async def recover(db: str, out: TextIO) -> int:
-    """Rebuild every workflow of ``db`` and check the file; 0 when all is sound, else 1."""
-    async with SqliteWorkflowStore(db) as store:
-        problems = await store.check_integrity()
-        report = await WorkflowRecovery(store).recover_all_workflows()
-    print(f"integrity check of {db}: {'ok' if not problems else 'FAILED'}", file=out)
-    for problem in problems:
-        print(f"  {problem}", file=out)
-    print(report, file=out)
-    rows = [
-        [sm.workflow_id, sm.definition.name, str(sm.state), str(sm.history.last_seq)]
-        for sm in report.workflows.values()
-    ]
-    if rows:
-        print(_table(["workflow_id", "definition", "state", "transitions"], rows), file=out)
-    return 0 if report.ok and not problems else 1
-
-
-def _stored_table(loaded: Sequence[tuple[str, SerializedWorkflow | SerializationError]]) -> str:
-    rows = [
-        [wid, "?", "unreadable", "", str(item)]
-        if isinstance(item, SerializationError)
-        else [
-            wid,
-            item.definition,
-            str(item.state),
-            str(item.transition_count),
-            item.updated_at.isoformat(timespec="seconds"),
-        ]
-        for wid, item in loaded
-    ]
-    return _table(["workflow_id", "definition", "state", "transitions", "updated_at"], rows)
+    return table(["workflow_id", "state", "transitions", "retries", "elapsed"], rows)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -224,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--db", default=DEFAULT_DATABASE, help=f"SQLite file to keep them in ({DEFAULT_DATABASE})"
     )
-    _add_database_tools(commands)
+    add_database_tools(commands)
     _add_validate(
         commands.add_parser(
             "validate",
@@ -241,18 +155,6 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
     return parser
-
-
-def _add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    history = commands.add_parser(
-        "history", help="list the workflows stored in a database, or show one's history"
-    )
-    history.add_argument("db", help="a SQLite file written by descartes_nb")
-    history.add_argument("workflow", nargs="?", help="the workflow whose history to show")
-    rebuild = commands.add_parser(
-        "recover", help="rebuild every stored workflow and report the damaged ones"
-    )
-    rebuild.add_argument("db", help="a SQLite file written by descartes_nb")
 
 
 def _add_guard_option(command: argparse.ArgumentParser) -> None:
@@ -351,20 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         asyncio.run(run_demo(db=args.db))
         return 0
-    return _database_tool(parser, args)
-
-
-def _database_tool(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    """Run ``history`` or ``recover`` on an existing database file."""
-    if not Path(args.db).is_file():
-        parser.error(f"no database file at {args.db!r}")
-    try:
-        if args.command == "history":
-            return asyncio.run(show_history(args.db, args.workflow, sys.stdout))
-        return asyncio.run(recover(args.db, sys.stdout))
-    except StateMachineError as exc:
-        print(f"descartes-nb {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    return run_database_tool(parser, args)
 
 
 if __name__ == "__main__":

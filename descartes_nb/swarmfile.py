@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final, Literal, TextIO
 
-from .core.definition import DefinitionProblem, WorkflowDefinition
+from .core.definition import DefinitionProblem, Guard, WorkflowDefinition
 from .core.toml import check_definitions
 from .core.tomlreport import suggest
 from .errors import DefinitionError, RenderError, RenderTimeoutError
@@ -23,6 +23,7 @@ __all__ = [
     "STDOUT",
     "Direction",
     "Format",
+    "declared_guards",
     "render_file",
     "validate_files",
 ]
@@ -48,7 +49,7 @@ def validate_files(
 ) -> int:
     """Check Swarm.toml files and print what is wrong; return 0 if nothing is, else 1."""
     stream = out or sys.stdout
-    named = dict.fromkeys(guards, _declared_guard)
+    named = declared_guards(guards)
     status = 0
     for path in files:
         try:
@@ -79,6 +80,11 @@ def _count(items: Sequence[object], noun: str) -> str:
 def _declared_guard(context: object, data: object) -> bool:  # pragma: no cover - never run
     """Stands in for a guard the program registers; validation never calls it."""
     return True
+
+
+def declared_guards(names: Iterable[str]) -> dict[str, Guard]:
+    """Stand-ins for the named guards a program registers, for commands that never run them."""
+    return dict.fromkeys(names, _declared_guard)
 
 
 def render_file(
@@ -147,9 +153,7 @@ def _load_for_render(
 ) -> dict[str, WorkflowDefinition]:
     """The file's workflows; its problems printed, and ``_BadInput`` if any is an error."""
     try:
-        definitions, problems = check_definitions(
-            Path(path), guards=dict.fromkeys(guards, _declared_guard)
-        )
+        definitions, problems = check_definitions(Path(path), guards=declared_guards(guards))
     except DefinitionError as exc:
         if all(p.line is None for p in exc.problems):  # cannot be read: one line says why
             raise _BadInput("; ".join(p.message for p in exc.problems)) from exc

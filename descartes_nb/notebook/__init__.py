@@ -16,6 +16,7 @@ from .diagram import diagram, graph_model
 from .display import install as _install
 from .frames import HISTORY_COLUMNS, history_frame, workflows_frame
 from .render import Renderer, find_renderer, render_svg, set_render_timeout
+from .storeframe import load_history_frame
 from .widgets import Dashboard, EventPanel, HistoryPlayer
 
 _install()
@@ -31,6 +32,7 @@ __all__ = [
     "find_renderer",
     "graph_model",
     "history_frame",
+    "load_history_frame",
     "overlay",
     "render_svg",
     "set_render_timeout",

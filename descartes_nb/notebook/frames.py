@@ -124,6 +124,8 @@ def _machines(obj: object) -> list[WorkflowStateMachine]:
                     f"expected WorkflowStateMachine items, got {type(item).__name__} {item!r:.80}"
                 )
         return machines
+    if callable(getattr(obj, "load_history_columns", None)):  # a store: its reads are async
+        raise TypeError(f"read a store with 'await load_history_frame(store)', got {obj!r:.80}")
     raise TypeError(
         "expected a WorkflowStateMachine, a WorkflowOrchestrator or an iterable of machines, "
         f"got {type(obj).__name__} {obj!r:.80}"

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import operator
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Final
+from datetime import datetime
+from typing import Any, Final, NamedTuple
 
 from ..core.history import StateHistoryEntry
 from ..core.serialization import SerializedWorkflow
 from ..errors import SerializationError, WorkflowNotFoundError
-from .codec import HEADER_COLUMNS, TRANSITION_COLUMNS, entries_from_rows, workflow_from_row
+from .codec import (
+    HEADER_COLUMNS,
+    TRANSITION_COLUMNS,
+    entries_from_rows,
+    time_text,
+    workflow_from_row,
+)
 
 __all__ = [
+    "HistoryColumns",
+    "history_filter",
     "integrity_problems",
     "list_workflow_ids",
     "not_found",
     "read_all_workflows",
     "read_history",
+    "read_history_columns",
     "read_workflow",
     "snapshot",
     "workflow_key",
@@ -39,6 +50,35 @@ _WINDOWS: Final = (
     + " FROM workflows AS w JOIN transitions AS t"
     " ON t.workflow = w.key AND t.seq >= w.transition_count - w.max_history"
 )
+# The chosen workflows (?1: a JSON array of ids, NULL: all) and their transitions from time ?2
+# on (NULL: all), in workflow id and seq order: the id index of workflows orders the outer
+# loop, the (workflow, seq) index the inner one. ISO-8601 UTC text as stored sorts by time.
+_CHOSEN: Final = "?1 IS NULL OR w.id IN (SELECT value FROM json_each(?1))"
+_HEADERS: Final = f"SELECT id, definition FROM workflows AS w WHERE {_CHOSEN} ORDER BY id"
+_COLUMNS: Final = (
+    "SELECT w.id, t.seq, t.timestamp, t.from_state, t.to_state, t.event, t.event_data, "
+    "t.duration_us, t.context FROM workflows AS w JOIN transitions AS t ON t.workflow = w.key "
+    f"WHERE ({_CHOSEN}) AND (?2 IS NULL OR t.timestamp >= ?2) ORDER BY w.id, t.seq"
+)
+
+
+class HistoryColumns(NamedTuple):
+    """Stored transitions as columns of raw values, in workflow id and seq order.
+
+    ``timestamp`` holds ISO-8601 UTC text, ``event_data`` and ``context`` JSON text
+    (``event_data`` None when the event had none), ``duration_us`` whole microseconds.
+    """
+
+    definitions: dict[str, str]  # every chosen workflow id, in id order -> its definition
+    workflow_id: Sequence[str]
+    seq: Sequence[int]
+    timestamp: Sequence[str]
+    from_state: Sequence[str]
+    to_state: Sequence[str]
+    event: Sequence[str]
+    event_data: Sequence[str | None]
+    duration_us: Sequence[int]
+    context: Sequence[str]
 
 
 @contextmanager
@@ -153,6 +193,57 @@ def read_history(
     with snapshot(conn):
         key = workflow_key(conn, workflow_id)
         return _entries(conn, key, since_seq + 1, limit, f"workflow {workflow_id!r}")
+
+
+def history_filter(
+    workflow_ids: Iterable[str] | None, since: datetime | None
+) -> tuple[list[str] | None, str | None]:
+    """Check the arguments of ``read_history_columns``: ids as a list, ``since`` as text.
+
+    Raises:
+        TypeError: ``workflow_ids`` is a str or holds a non-str; ``since`` is not a datetime.
+        ValueError: ``since`` is naive.
+    """
+    ids = None
+    if workflow_ids is not None:
+        if isinstance(workflow_ids, str | bytes):
+            raise TypeError(
+                f"workflow_ids must be an iterable of ids, not one id: {workflow_ids!r} "
+                "(write [id] for one workflow)"
+            )
+        ids = list(workflow_ids)
+        wrong = [i for i in ids if not isinstance(i, str)]
+        if wrong:
+            raise TypeError(f"workflow ids must be str, got {wrong[0]!r}")
+    if since is None:
+        return ids, None
+    if not isinstance(since, datetime):
+        raise TypeError(f"since must be an aware datetime or None, got {since!r}")
+    if since.tzinfo is None or since.utcoffset() is None:
+        raise ValueError(f"since must be timezone-aware (a UTC time), got {since!r}")
+    return ids, time_text(since)
+
+
+def read_history_columns(
+    conn: sqlite3.Connection, workflow_ids: Sequence[str] | None, since: str | None
+) -> HistoryColumns:
+    """Every stored transition of ``workflow_ids`` (None: all) from time ``since`` on.
+
+    One query, transposed into columns here: the values stay as stored, for the caller to
+    convert in bulk.
+
+    Raises:
+        WorkflowNotFoundError: a chosen workflow is not stored.
+    """
+    chosen = None if workflow_ids is None else json.dumps(list(workflow_ids))
+    with snapshot(conn):
+        definitions: dict[str, str] = dict(conn.execute(_HEADERS, (chosen,)).fetchall())
+        for workflow_id in workflow_ids or ():
+            if workflow_id not in definitions:
+                raise not_found(conn, workflow_id)
+        rows = conn.execute(_COLUMNS, (chosen, since)).fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 9
+    return HistoryColumns(definitions, *columns)
 
 
 def list_workflow_ids(

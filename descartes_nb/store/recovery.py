@@ -18,7 +18,7 @@ from ..core.ports import WorkflowStore
 from ..core.serialization import SerializedWorkflow
 from ..errors import RecoveryError, SerializationError
 
-__all__ = ["RecoveryFailure", "RecoveryReport", "WorkflowRecovery"]
+__all__ = ["RecoveryFailure", "RecoveryReport", "WorkflowRecovery", "cyclic_gc_paused"]
 
 _YIELD_EVERY: Final = 256  # workflows rebuilt between chances for other tasks to run
 
@@ -143,7 +143,7 @@ class WorkflowRecovery:
         """
         workflows: dict[str, WorkflowStateMachine] = {}
         failures: list[RecoveryFailure] = []
-        with _cyclic_gc_paused():
+        with cyclic_gc_paused():
             loaded = await self._store.load_all_workflows()
             for i, (workflow_id, item) in enumerate(loaded, 1):
                 try:
@@ -185,13 +185,14 @@ class WorkflowRecovery:
 
 
 @contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a bulk rebuild, then restore it.
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk read or rebuild, then restore it.
 
     Rebuilding allocates millions of small acyclic objects (entries, times, tuples), and the
     collector rescans the growing set of live ones again and again: 10x the workflows took
-    12-16x the time (bench/README.md). None of them is cyclic garbage, so nothing is lost by
-    collecting once afterwards instead.
+    12-16x the time (bench/README.md); ``notebook.load_history_frame`` reading rows is the
+    same. None of them is cyclic garbage, so nothing is lost by collecting once afterwards
+    instead.
     """
     was_enabled = gc.isenabled()
     gc.disable()

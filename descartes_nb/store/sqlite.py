@@ -6,7 +6,8 @@ import asyncio
 import os
 import sqlite3
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
@@ -23,6 +24,7 @@ from .batch import GroupCommit, StoreStats
 from .checkpoint import Checkpoint
 from .codec import check_names, header_row, json_text, time_text, transition_row, transition_rows
 from .config import DEFAULT_DATABASE, StateStoreConfig, configure_connection, database_path
+from .reads import HistoryColumns
 from .schema import initialize_schema
 
 if TYPE_CHECKING:
@@ -354,6 +356,23 @@ class SqliteWorkflowStore:
             workflow_id,
             since_seq,
             limit,
+        )
+
+    async def load_history_columns(
+        self, workflow_ids: Iterable[str] | None = None, *, since: datetime | None = None
+    ) -> HistoryColumns:
+        """Every stored transition as raw columns, in one query (see ``load_history_frame``).
+
+        Args:
+            workflow_ids: only these workflows (None: all).
+            since: only transitions at or after this aware time (None: all).
+
+        Raises:
+            WorkflowNotFoundError: one of ``workflow_ids`` is not stored.
+        """
+        ids, since_text = reads.history_filter(workflow_ids, since)
+        return await self._run(
+            "reading history columns", reads.read_history_columns, ids, since_text
         )
 
     async def list_workflows(

@@ -29,6 +29,7 @@ def test_there_are_notebooks():
         "01_quickstart.ipynb",
         "02_teaching_walkthrough.ipynb",
         "03_history_analysis.ipynb",
+        "04_persistence_and_recovery.ipynb",
         "05_declarative_workflows.ipynb",
     }
     assert expected <= {p.name for p in PATHS}

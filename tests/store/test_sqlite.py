@@ -15,6 +15,7 @@ from descartes_nb import WorkflowEvent as E
 from descartes_nb import WorkflowState as S
 from descartes_nb.store import SCHEMA_VERSION
 
+from ..conftest import START
 from .conftest import child_environment, query
 
 
@@ -390,6 +391,39 @@ async def test_get_workflow_history_refuses_bad_arguments(durable, store, option
     await sm.process_event("Start")
     with pytest.raises(ValueError, match=message):
         await store.get_workflow_history(sm.workflow_id, **options)
+
+
+async def test_load_history_columns_gives_stored_values_in_id_and_seq_order(
+    durable, store, clock, db_path
+):
+    later, earlier = durable(), durable()  # wf-1, wf-2; wf-2 is written first
+    await earlier.process_event("Start", {"by": "ana"})
+    await clock.advance(timedelta(seconds=2))
+    await later.process_event("Start")
+    await later.set_context("step", 1)
+    await later.process_event("Pause")
+    columns = await store.load_history_columns()
+    assert columns.definitions == {"wf-1": "lifecycle", "wf-2": "lifecycle"}
+    assert list(zip(columns.workflow_id, columns.seq, strict=True)) == [
+        ("wf-1", 1),
+        ("wf-1", 2),
+        ("wf-2", 1),
+    ]
+    stored = query(
+        db_path,
+        "SELECT timestamp, event_data, duration_us, context FROM history "
+        "ORDER BY workflow_id, seq",
+    )
+    raw = (columns.timestamp, columns.event_data, columns.duration_us, columns.context)
+    assert list(zip(*raw, strict=True)) == stored
+    assert columns.timestamp[0] == "2026-03-01T09:00:02.000000Z"
+    assert columns.event_data[2] == '{"by":"ana"}'
+    assert columns.context[1] == '{"step":1}'
+    assert columns.event == ("Start", "Pause", "Start")
+    only = await store.load_history_columns(["wf-2"], since=START)
+    assert (only.definitions, only.seq) == ({"wf-2": "lifecycle"}, (1,))
+    none = await store.load_history_columns(since=START + timedelta(seconds=3))
+    assert (none.definitions, none.seq, none.context) == (columns.definitions, (), ())
 
 
 async def test_reading_a_missing_workflow_raises_not_found(store):
