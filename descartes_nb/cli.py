@@ -116,15 +116,18 @@ async def _next_run(store: SqliteWorkflowStore) -> int:
 def _summary_table(orchestrator: WorkflowOrchestrator) -> str:
     rows = [
         [
-            m.workflow_id,
-            str(m.state),
-            str(m.transition_count),
-            str(m.retry_attempts),
-            milliseconds(m.updated_at - m.created_at),
+            sm.workflow_id,
+            str(sm.state),
+            str(sm.metadata.transition_count),
+            # every Retry taken (metadata counts only those since the workflow last failed)
+            str(sum(e.event == "Retry" for e in sm.history)),
+            str(sum(e.event == "Rollback" for e in sm.history)),
+            milliseconds(sm.metadata.updated_at - sm.metadata.created_at),
         ]
-        for m in orchestrator.get_all_metadata()
+        for sm in orchestrator
     ]
-    return table(["workflow_id", "state", "transitions", "retries", "elapsed"], rows)
+    header = ["workflow_id", "state", "transitions", "retries", "rollbacks", "elapsed"]
+    return table(header, rows)
 
 
 def _parser() -> argparse.ArgumentParser:

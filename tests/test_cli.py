@@ -27,6 +27,18 @@ async def test_demo_runs_every_story_and_summarises(tmp_path):
     assert text.rstrip().splitlines()[-1].startswith("  backup-501")
     deploy = orchestrator.get_workflow("deploy-201")
     assert [e.event for e in deploy.history] == ["Start", "Fail", "Retry", "Complete"]
+    summary = text[text.index("\nsummary") :].splitlines()
+    assert summary[2].split() == [
+        "workflow_id",
+        "state",
+        "transitions",
+        "retries",
+        "rollbacks",
+        "elapsed",
+    ]
+    rows = {line.split()[0]: line.split()[1:5] for line in summary[4:]}
+    assert rows["deploy-201"] == ["Completed", "4", "1", "0"]
+    assert rows["migrate-401"] == ["Completed", "4", "0", "1"]
 
 
 async def test_demo_persists_every_change_and_can_run_again(tmp_path):
