@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -93,18 +94,8 @@ class Reporter:
 
     def add_problem(self, problem: DefinitionProblem, place: Place) -> None:
         """Report ``problem`` as it is, with the source and the line of ``place``."""
-        self.problems.append(
-            DefinitionProblem(
-                problem.message,
-                workflow=problem.workflow,
-                state=problem.state,
-                key=problem.key,
-                severity=problem.severity,
-                source=self.source,
-                line=self.index.line(place.path),
-                event=problem.event,
-            )
-        )
+        line = self.index.line(place.path)
+        self.problems.append(dataclasses.replace(problem, source=self.source, line=line))
 
     def errors(self) -> int:
         """How many errors (not warnings) were reported so far."""
