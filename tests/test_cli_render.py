@@ -308,8 +308,11 @@ def test_console_script_usage_error_has_status_2():
 
 def test_render_file_without_workflows_has_nothing_to_draw(tmp_path, capsys):
     path = tmp_path / "empty.toml"
-    path.write_text("[workflow]\n")  # the loader finds no problem, and no workflow
+    path.write_text("[workflow]\n")  # a table with no workflow in it
     assert main(["render", str(path), "--format", "dot"]) == 1
     captured = capsys.readouterr()
-    assert captured.err == f"error: {path}: no workflow to draw\n"
+    assert captured.err == (
+        f"{path}:1: key 'workflow': no workflow found (add a [workflow.<name>] table)\n"
+        f"error: {path}: 1 error, nothing drawn\n"
+    )
     assert captured.out == ""

@@ -47,8 +47,9 @@ class WorkflowReader:
         top = Place(())
         self.report.unknown_keys(document, ("workflow",), top)
         workflows = document.get("workflow")
-        if workflows is None:
-            self.report.add(top, "no workflow found (add a [workflow.<name>] table)")
+        if workflows is None or workflows == {}:  # missing, or an empty [workflow] table
+            place = top if workflows is None else top.at("workflow")
+            self.report.add(place, "no workflow found (add a [workflow.<name>] table)")
             return {}
         if not isinstance(workflows, dict):
             self.report.add(top.at("workflow"), f"must be a table, got {show(workflows)}")

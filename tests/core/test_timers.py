@@ -388,3 +388,32 @@ async def test_manual_clock_drops_cancelled_timers_as_they_pile_up(make_workflow
     assert clock.pending == [sm.metadata.timeout_at]
     await clock.advance(M * 30 + S)
     assert events(sm)[-2:] == [("Timeout", "Failed"), ("Retry", "Coding")]
+
+
+async def test_recovery_from_a_sqlite_store_in_the_middle_of_a_backoff(tmp_path, clock, swarm):
+    """The store case of issue 5: write, crash mid-backoff, recover from the file, retry."""
+    d, path = swarm["code_implementation"], tmp_path / "workflows.db"
+    async with dn.SqliteWorkflowStore(path) as store:
+        sm = dn.WorkflowStateMachine("issue-9", d, clock=clock, store=store)
+        await sm.process_event("success")
+        await sm.process_event(dn.WorkflowEvent.fail("tests are red"))
+        await clock.advance(S)  # the first automatic retry, committed to the file
+        await sm.process_event(dn.WorkflowEvent.fail("still red"))
+        due = sm.metadata.next_retry_at
+        assert due == clock.now() + S * 2
+        await clock.advance(S)  # half way through the second backoff: then the crash
+        sm.cancel_timers()
+        del sm
+    async with dn.SqliteWorkflowStore(path) as store:
+        report = await dn.WorkflowRecovery(store, [d], clock=clock).recover_all_workflows()
+        assert report.ok
+        recovered = report.workflows["issue-9"]
+        assert str(recovered.state) == "Failed"
+        assert recovered.metadata.retry_attempts == 1
+        assert recovered.metadata.next_retry_at == due
+        await clock.advance(S)  # the rest of the backoff
+        assert events(recovered)[-1] == ("Retry", "Coding")
+        assert recovered.history[-1].event_data["attempt"] == 2
+        stored = await store.load_workflow("issue-9")
+        assert stored.state == "Coding"
+        assert stored.history[-1].event == "Retry"
