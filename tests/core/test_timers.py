@@ -413,7 +413,9 @@ async def test_recovery_from_a_sqlite_store_in_the_middle_of_a_backoff(tmp_path,
         assert recovered.metadata.next_retry_at == due
         await clock.advance(S)  # the rest of the backoff
         assert events(recovered)[-1] == ("Retry", "Coding")
-        assert recovered.history[-1].event_data["attempt"] == 2
+        retry_data = recovered.history[-1].event_data
+        assert isinstance(retry_data, dict)
+        assert retry_data["attempt"] == 2
         stored = await store.load_workflow("issue-9")
         assert stored.state == "Coding"
         assert stored.history[-1].event == "Retry"
