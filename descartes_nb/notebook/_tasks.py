@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import html
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -11,7 +10,7 @@ import ipywidgets
 
 from ..errors import StateMachineError
 
-__all__ = ["show_message", "spawn"]
+__all__ = ["message_text", "show_message", "spawn"]
 
 # Tasks in flight, so that they are not garbage-collected before they finish.
 _RUNNING: set[asyncio.Task[Any]] = set()
@@ -19,7 +18,7 @@ _RUNNING: set[asyncio.Task[Any]] = set()
 
 def spawn(
     coro: Coroutine[Any, Any, Any],
-    output: ipywidgets.HTML,
+    output: ipywidgets.Output,
     on_done: Callable[[], None] | None = None,
 ) -> asyncio.Task[Any]:
     """Run ``coro`` as a task on the kernel's loop; show any exception in ``output``.
@@ -48,10 +47,15 @@ def _describe(exc: BaseException | None) -> str:
     return f"failed ({type(exc).__name__}): {exc}"
 
 
-def show_message(output: ipywidgets.HTML, text: str, *, error: bool = False) -> None:
-    """Show one message (escaped) in a panel's message area."""
-    color = "#b71c1c" if error else "#37474f"
-    output.value = (
-        f'<div class="descartes-nb-message" style="color:{color};white-space:pre-wrap">'
-        f"{html.escape(text)}</div>"
-    )
+def show_message(output: ipywidgets.Output, text: str, *, error: bool = False) -> None:
+    """Show one message in a panel's ``Output``, replacing the previous one.
+
+    It is a text stream (stderr for errors), so what users typed shows as text, never HTML.
+    """
+    stream = {"output_type": "stream", "name": "stderr" if error else "stdout"}
+    output.outputs = ({**stream, "text": text + "\n"},)
+
+
+def message_text(output: ipywidgets.Output) -> str:
+    """The text an ``Output`` shows (what ``show_message`` put there)."""
+    return "".join(str(part.get("text", "")) for part in output.outputs)

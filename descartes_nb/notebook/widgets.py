@@ -117,7 +117,7 @@ class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untype
         self.diagram = ipywidgets.HTML()
         self.history = ipywidgets.HTML()
         self.context = ipywidgets.HTML()
-        self.message = ipywidgets.HTML()
+        self.message = ipywidgets.Output()
         self.tasks: list[asyncio.Task[Any]] = []
         super().__init__(
             [
@@ -315,7 +315,7 @@ class Dashboard(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.panel_box = ipywidgets.VBox()
         self.broadcast_event = ipywidgets.Combobox(placeholder="event", description="broadcast")
         self.broadcast_button = ipywidgets.Button(description="Broadcast")
-        self.message = ipywidgets.HTML()
+        self.message = ipywidgets.Output()
         self.panel: EventPanel | None = None
         super().__init__(
             [

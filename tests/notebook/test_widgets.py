@@ -11,6 +11,7 @@ import pytest
 import descartes_nb as dn
 from descartes_nb import WorkflowState as S
 from descartes_nb.notebook import diagram
+from descartes_nb.notebook._tasks import message_text
 from descartes_nb.notebook.widgets import Dashboard, EventPanel, HistoryPlayer
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -45,7 +46,8 @@ async def test_event_panel_buttons_follow_allowed_events(make_workflow):
     await settle()
     assert sm.state == S.RUNNING
     assert enabled(panel) == ["Pause", "Complete", "Fail", "Timeout", "Rollback"]
-    assert "Start: Idle -&gt; Running" in panel.message.value
+    assert message_text(panel.message) == "Start: Idle -> Running\n"
+    assert panel.message.outputs[0]["name"] == "stdout"
     assert "<b>Running</b>" in panel.title.value
     assert panel.history.value.count("<tr>") == 2  # header + one entry
     assert "Start" in panel.history.value
@@ -78,8 +80,9 @@ async def test_event_panel_double_click_processes_once_and_reports_refusal(make_
     await asyncio.gather(first, second, return_exceptions=True)
     await settle()
     assert [e.event for e in sm.history] == ["Start"]
-    assert "refused (InvalidTransitionError)" in panel.message.value
-    assert "&#x27;Start&#x27; is not allowed in state &#x27;Running&#x27;" in panel.message.value
+    assert "refused (InvalidTransitionError)" in message_text(panel.message)
+    assert "'Start' is not allowed in state 'Running'" in message_text(panel.message)
+    assert panel.message.outputs[0]["name"] == "stderr"
 
 
 async def test_event_panel_fail_uses_the_message_input(make_workflow):
@@ -110,10 +113,10 @@ async def test_event_panel_bad_inputs_are_reported_and_nothing_is_sent(make_work
     panel.custom_name.value = "note"
     panel.custom_data.value = "{not json"
     assert panel.process_custom() is None
-    assert "data is not JSON" in panel.message.value
+    assert "data is not JSON" in message_text(panel.message)
     panel.custom_name.value = ""
     assert panel.process_custom() is None
-    assert "custom event name" in panel.message.value
+    assert "custom event name" in message_text(panel.message)
     assert len(sm.history) == 0
 
 
@@ -126,8 +129,8 @@ async def test_event_panel_shows_handler_failures(make_workflow):
     panel = EventPanel(sm)
     panel.buttons["Start"].click()
     await panel.wait()
-    assert "refused (HandlerError)" in panel.message.value
-    assert "printer on fire" in panel.message.value
+    assert "refused (HandlerError)" in message_text(panel.message)
+    assert "printer on fire" in message_text(panel.message)
     assert sm.state == S.IDLE
 
 
@@ -140,8 +143,13 @@ async def test_event_panel_escapes_hostile_text(make_workflow):
     panel.process("Fail")
     await panel.wait()
     await settle()
-    for widget in (panel.title, panel.history, panel.context, panel.message, panel.diagram):
+    for widget in (panel.title, panel.history, panel.context, panel.diagram):
         assert "<img" not in widget.value, widget
+    panel.process("Start")  # refused: the message names the workflow by its (hostile) id
+    await panel.wait()
+    # messages are a text stream, never HTML: the typed text shows as it is
+    assert HOSTILE in message_text(panel.message)
+    assert panel.message.outputs[0]["output_type"] == "stream"
     assert html.escape(HOSTILE) in panel.title.value
     panel.close()
 
@@ -226,8 +234,8 @@ async def test_dashboard_broadcast_reports_each_workflow(make_workflow):
     task = board.broadcast()
     assert task is not None
     await task
-    assert "Start: accepted by 1 of 2" in board.message.value
-    assert "wf-1" in board.message.value
+    assert "Start: accepted by 1 of 2" in message_text(board.message)
+    assert "wf-1" in message_text(board.message)
     assert [sm.state for sm in orch] == ["Running", "Running"]
     board.broadcast_event.value = ""
     assert board.broadcast() is None
