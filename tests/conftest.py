@@ -77,3 +77,16 @@ def review_definition() -> dn.WorkflowDefinition:
             dn.TransitionDef("review", "revise", "draft"),
         ),
     )
+
+
+class ExitEnterTrace(dn.StateHandler):
+    """Records ("exit", state) and ("enter", state) in the order the hooks ran."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def on_exit(self, state, ctx):
+        self.calls.append(("exit", state))
+
+    def on_enter(self, state, ctx):
+        self.calls.append(("enter", state))

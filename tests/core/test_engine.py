@@ -9,6 +9,8 @@ from descartes_nb import StateDef as St
 from descartes_nb import TransitionDef as T
 from descartes_nb.core import engine
 
+from ..conftest import ExitEnterTrace
+
 
 @pytest.fixture
 def editor() -> dn.WorkflowDefinition:
@@ -45,17 +47,7 @@ def test_sibling_transition_exits_and_enters_only_the_children(editor):
 
 
 async def test_events_bubble_to_ancestors_and_inner_transitions_win(editor):
-    class Trace(dn.StateHandler):
-        def __init__(self):
-            self.calls = []
-
-        def on_exit(self, state, ctx):
-            self.calls.append(("exit", state))
-
-        def on_enter(self, state, ctx):
-            self.calls.append(("enter", state))
-
-    trace = Trace()
+    trace = ExitEnterTrace()
     sm = dn.WorkflowStateMachine("doc", editor, handler=trace)
     assert sm.state == "Typing"
     assert sm.configuration == {"Editing", "Typing"}

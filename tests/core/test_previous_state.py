@@ -7,6 +7,8 @@ import pytest
 import descartes_nb as dn
 from descartes_nb.core.definition import PREVIOUS_STATE
 
+from ..conftest import ExitEnterTrace
+
 T = dn.TransitionDef
 
 
@@ -34,18 +36,7 @@ def returning_definition() -> dn.WorkflowDefinition:
     )
 
 
-class Recorder(dn.StateHandler):
-    def __init__(self):
-        self.calls = []
-
-    def on_exit(self, state, ctx):
-        self.calls.append(("exit", state))
-
-    def on_enter(self, state, ctx):
-        self.calls.append(("enter", state))
-
-
-@pytest.mark.parametrize("handler", [None, Recorder()], ids=["lock-free", "with-handler"])
+@pytest.mark.parametrize("handler", [None, ExitEnterTrace()], ids=["lock-free", "with-handler"])
 async def test_previous_state_target_returns_to_where_the_failure_happened(make_workflow, handler):
     sm = make_workflow(returning_definition(), handler=handler)
     await sm.process_event(dn.WorkflowEvent.fail("no plan"))
