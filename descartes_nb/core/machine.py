@@ -555,13 +555,12 @@ class WorkflowStateMachine:
 
     def _refusal(self, event: str) -> WorkflowError:
         """Explain why ``event`` cannot be processed now."""
-        terminal = self.is_terminal and not engine.candidates(self._definition, self._state, event)
         return refusal(
             self._definition,
             self._state,
             event,
             workflow_id=self.workflow_id,
-            enabled=[] if terminal else self.allowed_events(),
+            enabled=self.allowed_events(),
             kept=len(self._history),
         )
 
