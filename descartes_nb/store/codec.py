@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -124,12 +123,8 @@ def parse_context(text: object, where: str) -> Mapping[str, JSONValue]:
     return MappingProxyType(value) if value else EMPTY_CONTEXT
 
 
-@functools.lru_cache(maxsize=1024)
 def time_text(value: datetime) -> str:
-    """ISO-8601 UTC text with microseconds and a ``Z``: sorts as text in time order.
-
-    Cached: a change writes the same few times (now, created_at) several times over.
-    """
+    """ISO-8601 UTC text with microseconds and a ``Z``: sorts as text in time order."""
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     return value.isoformat(timespec="microseconds")[:-6] + "Z"
@@ -158,9 +153,15 @@ def duration_us(value: timedelta) -> int:
 
 
 def transition_row(
-    entry: StateHistoryEntry, context_text: str, before_text: str | None
+    entry: StateHistoryEntry,
+    context_text: str,
+    before_text: str | None,
+    stamp: str | None = None,
 ) -> tuple[Any, ...]:
-    """The transition columns of ``entry`` (in ``TRANSITION_COLUMNS`` order)."""
+    """The transition columns of ``entry`` (in ``TRANSITION_COLUMNS`` order).
+
+    ``stamp`` is ``time_text(entry.timestamp)`` when the caller has it already.
+    """
     data = entry.event_data
     return (
         entry.seq,
@@ -168,7 +169,7 @@ def transition_row(
         str(entry.to_state),
         entry.event,
         None if data is None else json_text(data),
-        time_text(entry.timestamp),
+        stamp or time_text(entry.timestamp),
         entry.duration // _MICROSECOND,
         context_text,
         before_text,

@@ -31,6 +31,12 @@ class StateStoreConfig:
             crash of the process; ``FULL`` also survives a power cut, at a cost per commit.
         busy_timeout: how long a write waits for another connection's lock before failing.
         max_batch: the most changes one group commit puts in a transaction.
+        loop_commits: commit changes on the event loop's thread, through a second
+            connection that never waits for a lock, when commits need no fsync
+            (``synchronous`` OFF or NORMAL): such a commit takes about 20 us, a round trip
+            to the connection's thread about 60 us. A change that finds the database
+            locked goes to the connection's thread and waits there. False: every write
+            runs on the connection's thread.
     """
 
     history_limit: int | None = None
@@ -38,6 +44,7 @@ class StateStoreConfig:
     synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
     busy_timeout: timedelta = timedelta(seconds=5)
     max_batch: int = 512
+    loop_commits: bool = True
 
     def __post_init__(self) -> None:
         if self.history_limit is not None and (
@@ -61,6 +68,8 @@ class StateStoreConfig:
             raise ValueError(f"busy_timeout must be a timedelta >= 0, got {self.busy_timeout!r}")
         if type(self.max_batch) is not int or self.max_batch < 1:
             raise ValueError(f"max_batch must be an int >= 1, got {self.max_batch!r}")
+        if not isinstance(self.loop_commits, bool):
+            raise ValueError(f"loop_commits must be True or False, got {self.loop_commits!r}")
 
 
 def database_path(path_or_url: str | os.PathLike[str]) -> str:

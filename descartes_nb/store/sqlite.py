@@ -6,24 +6,24 @@ import asyncio
 import os
 import sqlite3
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import aiosqlite
 
 from ..core.clock import Clock, SystemClock
 from ..core.history import StateHistoryEntry
-from ..core.jsonvalue import JSONValue
 from ..core.ports import WorkflowChange
 from ..core.serialization import SerializedWorkflow
 from ..errors import SerializationError, StoreError
-from . import checkpoint, reads, writes
+from . import checkpoint, loopwrite, reads, writes
 from .batch import GroupCommit, StoreStats
 from .checkpoint import Checkpoint
-from .codec import check_names, header_row, json_text, time_text, transition_row, transition_rows
+from .codec import header_row, json_text, time_text, transition_row, transition_rows
 from .config import DEFAULT_DATABASE, StateStoreConfig, configure_connection, database_path
+from .encode import ChangeEncoder
 from .reads import HistoryColumns
 from .schema import initialize_schema
 
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["SqliteWorkflowStore"]
 
 _T = TypeVar("_T")
-_MAX_TEXTS: Final = 50_000  # cached context texts, one per recently changed workflow
 
 
 class SqliteWorkflowStore:
@@ -79,10 +78,10 @@ class SqliteWorkflowStore:
             self._config.history_limit, self._config.history_max_age
         )
         self._db: aiosqlite.Connection | None = None
-        self._writer = GroupCommit(self._write_batch, self._config.max_batch)
-        # The JSON text of each workflow's newest context: a context that did not change
-        # (most transitions) is not encoded again. Cleared when it holds _MAX_TEXTS.
-        self._texts: dict[str, tuple[Mapping[str, JSONValue], str]] = {}
+        self._loop_writer: loopwrite.LoopWriter | None = None
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._writer = GroupCommit(self._write_batch, self._config.max_batch, self._write_now)
+        self._encoder = ChangeEncoder()
 
     @property
     def path(self) -> str:
@@ -130,10 +129,15 @@ class SqliteWorkflowStore:
         self._db = db
         try:
             await self._run("opening", configure_connection, self._path, self._config)
+            conn = await self._run(
+                "opening", loopwrite.open_loop_connection, self._path, self._config
+            )
         except BaseException:
             self._db = None
             await db.close()
             raise
+        if conn is not None:
+            self._loop_writer = loopwrite.LoopWriter(conn, self._retention)
         return self
 
     async def close(self) -> None:
@@ -141,8 +145,13 @@ class SqliteWorkflowStore:
         if self._db is None:
             return
         await self._writer.wait_idle()
+        if self._checkpointing is not None:
+            await self._checkpointing
+        if self._loop_writer is not None:
+            self._loop_writer.close()  # first: the last connection to close checkpoints
+            self._loop_writer = None
         db, self._db = self._db, None
-        self._texts.clear()
+        self._encoder.forget()
         try:
             await db.close()
         except sqlite3.Error as exc:
@@ -223,6 +232,29 @@ class SqliteWorkflowStore:
     ) -> list[StoreError | None]:
         return await self._run("writing changes", writes.write_batch, changes, self._retention)
 
+    def _write_now(
+        self, changes: Sequence[writes.EncodedChange]
+    ) -> list[StoreError | None] | None:
+        """Write on the loop's thread if the loop's connection can (see ``loopwrite``)."""
+        writer = self._loop_writer
+        if writer is None:
+            return None
+        try:
+            results = writer.write(changes)
+        except sqlite3.Error as exc:
+            raise self._translate(exc, "writing changes") from exc
+        if writer.checkpoint_due() and self._checkpointing is None:
+            self._checkpointing = asyncio.create_task(self._checkpoint())
+        return results
+
+    async def _checkpoint(self) -> None:
+        try:
+            await self._run("checkpointing the log", loopwrite.checkpoint)
+        except StoreError:
+            pass  # the next one, or SQLite's own at _SAFETY_PAGES, does the work
+        finally:
+            self._checkpointing = None
+
     # -- writes --------------------------------------------------------------------------
 
     async def save_change(self, change: WorkflowChange) -> None:
@@ -237,30 +269,7 @@ class SqliteWorkflowStore:
             StoreError: the database failed; nothing was written.
             SerializationError: an id, state or event holds a lone surrogate (not UTF-8).
         """
-        wid, context, entry = change.workflow_id, change.context, change.entry
-        check_names(f"workflow {wid!r}", wid, change.definition, change.state)
-        if entry is not None:
-            check_names(f"workflow {wid!r}", entry.event, entry.from_state)
-        cached = self._texts.get(wid)
-        if cached is not None and cached[0] is context:
-            text = cached[1]
-        else:
-            text = json_text(context)
-            if len(self._texts) >= _MAX_TEXTS:
-                self._texts.clear()
-            self._texts[wid] = (context, text)
-        transition = None
-        if entry is not None:
-            before, previous = entry.context_before, change.previous_context
-            if previous is not None and (before is previous or before == previous):
-                before_text = None  # the previous row holds it
-            elif cached is not None and cached[0] is before:
-                before_text = cached[1]
-            else:
-                before_text = json_text(before)
-            transition = transition_row(entry, text, before_text)
-        header = header_row(change, text)
-        await self._writer.submit(writes.EncodedChange(wid, change.version, header, transition))
+        await self._writer.submit(self._encoder.encode(change))
 
     async def save_workflow(self, sm: WorkflowStateMachine) -> None:
         """Write a whole workflow (header and history), replacing what is stored under its id.
@@ -280,7 +289,7 @@ class SqliteWorkflowStore:
             transition_rows(history),
             self._retention,
         )
-        self._texts.pop(sw.workflow_id, None)
+        self._encoder.forget(sw.workflow_id)
 
     async def save_transition(self, workflow_id: str, entry: StateHistoryEntry) -> None:
         """Append one history entry to a stored workflow, moving its state and context along.
@@ -302,7 +311,7 @@ class SqliteWorkflowStore:
             row,
             self._retention,
         )
-        self._texts.pop(workflow_id, None)
+        self._encoder.forget(workflow_id)
 
     async def delete_workflow(self, workflow_id: str) -> None:
         """Delete a workflow, its history and its checkpoints.
@@ -312,7 +321,7 @@ class SqliteWorkflowStore:
         """
         await self._writer.wait_idle()
         await self._run(f"deleting workflow {workflow_id!r}", writes.delete_workflow, workflow_id)
-        self._texts.pop(workflow_id, None)
+        self._encoder.forget(workflow_id)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -453,5 +462,5 @@ class SqliteWorkflowStore:
             self._clock.now(),
             self._retention,
         )
-        self._texts.pop(workflow_id, None)
+        self._encoder.forget(workflow_id)
         return await self.load_workflow(workflow_id)

@@ -22,6 +22,7 @@ __all__ = [
     "transaction",
     "write_batch",
     "write_change",
+    "write_together",
     "write_workflow",
 ]
 
@@ -101,6 +102,20 @@ def write_batch(
     breaks a constraint halfway, the transaction is rolled back and each change is written
     in a transaction of its own, so that again only that one fails.
     """
+    results = write_together(conn, changes, retention)
+    if results is None:
+        return [_write_alone(conn, change, retention) for change in changes]
+    return results
+
+
+def write_together(
+    conn: sqlite3.Connection, changes: Sequence[EncodedChange], retention: Retention
+) -> list[StoreError | None] | None:
+    """The one-transaction part of ``write_batch``: None when the batch must be split.
+
+    Commits at most one transaction, so an error raised (a lock not granted) means that
+    nothing was written.
+    """
     if len(changes) > 1 and all(change.version > 1 for change in changes):
         try:
             with transaction(conn):
@@ -115,7 +130,7 @@ def write_batch(
     except sqlite3.IntegrityError:
         if len(changes) == 1:
             raise
-    return [_write_alone(conn, change, retention) for change in changes]
+    return None
 
 
 class _Redo(Exception):

@@ -17,9 +17,13 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "workflows.db"
 
 
-@pytest.fixture
-async def store(db_path: Path, clock: dn.ManualClock) -> AsyncIterator[dn.SqliteWorkflowStore]:
-    async with dn.SqliteWorkflowStore(db_path, clock=clock) as opened:
+@pytest.fixture(params=[True, False], ids=["loop-commits", "thread-commits"])
+async def store(
+    request: pytest.FixtureRequest, db_path: Path, clock: dn.ManualClock
+) -> AsyncIterator[dn.SqliteWorkflowStore]:
+    """An open store; every test runs twice: changes committed on the loop, or not."""
+    config = dn.StateStoreConfig(loop_commits=request.param)
+    async with dn.SqliteWorkflowStore(db_path, config, clock=clock) as opened:
         yield opened
 
 
