@@ -7,8 +7,8 @@ can never stall the loop:
 
 - it never waits for a lock (busy timeout 0): a locked database sends the change to the
   connection's thread, which waits there;
-- it never checkpoints the log itself below ``_SAFETY_PAGES``: the store asks the
-  connection's thread for a passive checkpoint every ``_CHECKPOINT_EVERY`` transactions.
+- it never checkpoints the log itself below ``_SAFETY_PAGES``: every
+  ``_CHECKPOINT_EVERY`` transactions, the connection's thread does.
 """
 
 from __future__ import annotations
@@ -53,9 +53,11 @@ def open_loop_connection(
 
 
 def checkpoint(conn: sqlite3.Connection) -> None:
-    """Copy the log into the database as far as readers allow (on the connection's thread).
+    """Copy the log into the database, so that the next write starts it over.
 
-    A passive checkpoint waits for nothing; one that meets a lock just does less.
+    On the connection's thread, while the store sends changes here, behind it: a write
+    racing the checkpoint would keep the log from starting over. Passive: it waits for
+    no reader or writer of another process, and just does less when it meets one.
     """
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 

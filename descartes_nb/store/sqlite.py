@@ -237,13 +237,15 @@ class SqliteWorkflowStore:
     ) -> list[StoreError | None] | None:
         """Write on the loop's thread if the loop's connection can (see ``loopwrite``)."""
         writer = self._loop_writer
-        if writer is None:
+        if writer is None or self._checkpointing is not None:
+            # While the thread checkpoints, changes queue behind it: with no write racing
+            # the checkpoint, the next write can start the log over.
             return None
         try:
             results = writer.write(changes)
         except sqlite3.Error as exc:
             raise self._translate(exc, "writing changes") from exc
-        if writer.checkpoint_due() and self._checkpointing is None:
+        if writer.checkpoint_due():
             self._checkpointing = asyncio.create_task(self._checkpoint())
         return results
 

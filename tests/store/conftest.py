@@ -53,3 +53,8 @@ def child_environment() -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "PYTHONPATH": path}
+
+
+def file_size(path: Path) -> int:
+    """The size of a file in bytes (a sync helper: tests stat files between awaits)."""
+    return path.stat().st_size
