@@ -8,8 +8,10 @@ interleaved round after round; the median round is reported.
   machine built with ``store=``) against raw ``sqlite3`` inserting the same rows with one
   commit per row, naive aiosqlite (``await execute`` + ``await commit`` per row), and one
   aiosqlite round trip that writes nothing (the floor of any commit on aiosqlite's thread);
-- 100 workflows processing events concurrently: descartes_nb (100 tasks, group commit)
-  against raw ``sqlite3`` inserting in batches of 100 rows per transaction;
+  descartes_nb runs with its defaults (commits on the event loop's thread) and with
+  ``loop_commits=False`` (every commit on the connection's thread);
+- 100 workflows processing events concurrently: descartes_nb (100 tasks, group commit),
+  both ways, against raw ``sqlite3`` inserting in batches of 100 rows per transaction;
 - bytes on disk per stored transition (100 workflows x 200 transitions, after a checkpoint);
 - ``recover_all_workflows`` on 1,000 and 10,000 workflows of 20 transitions each.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import sqlite3
 import statistics
@@ -100,8 +103,13 @@ async def aiosqlite_round_trip(path: Path, n: int) -> float:
         return n / (time.perf_counter() - start)
 
 
-async def ours_one_workflow(path: Path, n: int) -> float:
-    async with dn.SqliteWorkflowStore(path) as store:
+THREAD_COMMITS = dn.StateStoreConfig(loop_commits=False)
+
+
+async def ours_one_workflow(
+    path: Path, n: int, config: dn.StateStoreConfig | None = None
+) -> float:
+    async with dn.SqliteWorkflowStore(path, config) as store:
         sm = dn.WorkflowStateMachine(str(uuid.uuid4()), store=store, context=CONTEXT)
         await sm.process_event("Start")
         start = time.perf_counter()
@@ -130,8 +138,10 @@ async def cycle(sm: dn.WorkflowStateMachine, transitions: int) -> None:
         await sm.process_event("Resume")
 
 
-async def ours_100_workflows(path: Path, n: int) -> float:
-    async with dn.SqliteWorkflowStore(path) as store:
+async def ours_100_workflows(
+    path: Path, n: int, config: dn.StateStoreConfig | None = None
+) -> float:
+    async with dn.SqliteWorkflowStore(path, config) as store:
         machines = [
             dn.WorkflowStateMachine(str(uuid.uuid4()), store=store, context=CONTEXT)
             for _ in range(100)
@@ -215,13 +225,16 @@ async def main_async(args: argparse.Namespace, tmp: Path) -> None:
             "aiosqlite, commit per row": aiosqlite_per_row,
             "aiosqlite, SELECT 1 round trip (no write)": aiosqlite_round_trip,
             "descartes_nb, one workflow": ours_one_workflow,
+            "descartes_nb, one workflow, loop_commits=False": functools.partial(
+                ours_one_workflow, config=THREAD_COMMITS
+            ),
         },
         args.rounds,
         n,
         tmp,
     )
     for name, rate in one.items():
-        print(f"  {name:42} {rate:9,.0f} /s {1e6 / rate:7.1f} us")
+        print(f"  {name:48} {rate:9,.0f} /s {1e6 / rate:7.1f} us")
     raw = one["raw sqlite3, commit per row"]
     ratio = one["descartes_nb, one workflow"] / raw
     print(f"  descartes_nb / raw sqlite3: {ratio:.0%} (target >= 50%)")
@@ -231,13 +244,16 @@ async def main_async(args: argparse.Namespace, tmp: Path) -> None:
         {
             "raw sqlite3, 100 rows per transaction": raw_batches_of_100,
             "descartes_nb, 100 concurrent workflows": ours_100_workflows,
+            "descartes_nb, 100 workflows, loop_commits=False": functools.partial(
+                ours_100_workflows, config=THREAD_COMMITS
+            ),
         },
         args.rounds,
         n * 4,
         tmp,
     )
     for name, rate in many.items():
-        print(f"  {name:42} {rate:9,.0f} /s {1e6 / rate:7.1f} us")
+        print(f"  {name:48} {rate:9,.0f} /s {1e6 / rate:7.1f} us")
     ratio = (
         many["descartes_nb, 100 concurrent workflows"]
         / many["raw sqlite3, 100 rows per transaction"]

@@ -10,7 +10,7 @@ from typing import Any, Final
 from ..errors import StoreError
 from .codec import duration_us, json_text, parse_time, time_text
 from .reads import workflow_key
-from .writes import Retention, append_next, transaction
+from .writes import Retention, Transaction, append_next
 
 __all__ = ["RESTORE", "Checkpoint", "create_checkpoint", "list_checkpoints", "restore_checkpoint"]
 
@@ -58,7 +58,7 @@ def create_checkpoint(
     Raises:
         WorkflowNotFoundError: the workflow is not stored.
     """
-    with transaction(conn):
+    with Transaction(conn):
         key = workflow_key(conn, workflow_id)
         checkpoint = conn.execute(
             "INSERT INTO checkpoints (workflow, label, created_at, version, seq, state, "
@@ -122,7 +122,7 @@ def restore_checkpoint(
         WorkflowNotFoundError: the workflow is not stored.
         StoreError: it has no such checkpoint.
     """
-    with transaction(conn):
+    with Transaction(conn):
         found, context, retries = _find(conn, workflow_id, checkpoint)
         state, count, before, previous = conn.execute(
             "SELECT w.state, w.transition_count, w.context, coalesce(t.timestamp, w.created_at) "

@@ -53,11 +53,9 @@ def open_loop_connection(
 
 
 def checkpoint(conn: sqlite3.Connection) -> None:
-    """Copy the log into the database, so that the next write starts it over.
+    """Copy the log into the database (on the connection's thread).
 
-    On the connection's thread, while the store sends changes here, behind it: a write
-    racing the checkpoint would keep the log from starting over. Passive: it waits for
-    no reader or writer of another process, and just does less when it meets one.
+    Passive: it waits for no reader or writer, and just does less when it meets one.
     """
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 

@@ -80,6 +80,7 @@ class SqliteWorkflowStore:
         self._db: aiosqlite.Connection | None = None
         self._loop_writer: loopwrite.LoopWriter | None = None
         self._checkpointing: asyncio.Task[None] | None = None
+        self._loop_writes_paused = False
         self._writer = GroupCommit(self._write_batch, self._config.max_batch, self._write_now)
         self._encoder = ChangeEncoder()
 
@@ -237,24 +238,32 @@ class SqliteWorkflowStore:
     ) -> list[StoreError | None] | None:
         """Write on the loop's thread if the loop's connection can (see ``loopwrite``)."""
         writer = self._loop_writer
-        if writer is None or self._checkpointing is not None:
-            # While the thread checkpoints, changes queue behind it: with no write racing
-            # the checkpoint, the next write can start the log over.
+        if writer is None or self._loop_writes_paused:
             return None
         try:
             results = writer.write(changes)
         except sqlite3.Error as exc:
             raise self._translate(exc, "writing changes") from exc
-        if writer.checkpoint_due():
+        if writer.checkpoint_due() and self._checkpointing is None:
             self._checkpointing = asyncio.create_task(self._checkpoint())
         return results
 
     async def _checkpoint(self) -> None:
+        """Checkpoint the log of the loop's writes on the connection's thread.
+
+        The first pass races the loop's writes and copies most of the log. The log can
+        only start over once a checkpoint has copied all of it with no write racing, so
+        a second pass runs with changes queued behind it: a short pause, as it copies
+        only what was written during the first.
+        """
         try:
+            await self._run("checkpointing the log", loopwrite.checkpoint)
+            self._loop_writes_paused = True
             await self._run("checkpointing the log", loopwrite.checkpoint)
         except StoreError:
             pass  # the next one, or SQLite's own at _SAFETY_PAGES, does the work
         finally:
+            self._loop_writes_paused = False
             self._checkpointing = None
 
     # -- writes --------------------------------------------------------------------------
