@@ -13,20 +13,25 @@ can never stall the loop:
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final
 
 from ..errors import StoreError
 from . import writes
 from .config import StateStoreConfig
+from .failures import is_locked
 
-__all__ = ["LoopWriter", "checkpoint", "open_loop_connection"]
+__all__ = ["LoopCommits", "open_loop_connection"]
 
 _CHECKPOINT_EVERY: Final = 256  # transactions: roughly SQLite's own 1000-page default
 # SQLite still checkpoints on this connection when the log grows past this many pages,
 # which only happens when the loop never gave the connection's thread a chance to.
 _SAFETY_PAGES: Final = 16_000
+
+# The store's way to run fn(connection, *args) on its connection's thread.
+RunOnThread = Callable[..., Awaitable[Any]]
 
 
 def open_loop_connection(
@@ -35,7 +40,6 @@ def open_loop_connection(
     """Open the loop's connection, or None when not wanted.
 
     It runs on the store's connection thread, whose connection comes first, unused.
-
     A second connection to ``:memory:`` would be another database; commits that sync
     to disk (FULL, EXTRA) would stall the loop.
     """
@@ -52,7 +56,7 @@ def open_loop_connection(
     return conn
 
 
-def checkpoint(conn: sqlite3.Connection) -> None:
+def _checkpoint(conn: sqlite3.Connection) -> None:
     """Copy the log into the database (on the connection's thread).
 
     Passive: it waits for no reader or writer, and just does less when it meets one.
@@ -60,41 +64,66 @@ def checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
-class LoopWriter:
-    """Writes batches of changes on the loop's connection."""
+class LoopCommits:
+    """Write changes on the loop's connection; have the connection's thread checkpoint them."""
 
-    __slots__ = ("_conn", "_retention", "_since_checkpoint")
+    __slots__ = ("_checkpointing", "_conn", "_paused", "_retention", "_run", "_since_checkpoint")
 
-    def __init__(self, conn: sqlite3.Connection, retention: writes.Retention) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, retention: writes.Retention, run: RunOnThread
+    ) -> None:
         self._conn = conn
         self._retention = retention
+        self._run = run
         self._since_checkpoint = 0
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._paused = False
 
     def write(self, changes: Sequence[writes.EncodedChange]) -> list[StoreError | None] | None:
-        """Write ``changes`` in one transaction now; None if the database is locked.
+        """Write ``changes`` in one transaction now; None if it cannot, with nothing written.
 
-        None also when the batch must be split into a transaction per change: that rare
-        case goes to the connection's thread whole, where a lock met halfway can wait.
+        It cannot while the database is locked, during the last part of a checkpoint, or
+        when the batch must be split into a transaction per change (rare): those changes
+        go to the connection's thread, which can wait for a lock met halfway.
 
         Raises:
             sqlite3.Error: the transaction failed; nothing of it was written.
         """
+        if self._paused:
+            return None
         try:
             results = writes.write_together(self._conn, changes, self._retention)
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            if is_locked(exc):
                 return None  # rolled back: the connection's thread will wait for the lock
             raise
-        self._since_checkpoint += results is not None
+        if results is not None:
+            self._since_checkpoint += 1
+            if self._since_checkpoint >= _CHECKPOINT_EVERY and self._checkpointing is None:
+                self._since_checkpoint = 0
+                self._checkpointing = asyncio.create_task(self._checkpoint())
         return results
 
-    def checkpoint_due(self) -> bool:
-        """Whether enough was written since the last call that returned True."""
-        if self._since_checkpoint < _CHECKPOINT_EVERY:
-            return False
-        self._since_checkpoint = 0
-        return True
-
-    def close(self) -> None:
-        """Close the connection (harmless when closed)."""
+    async def close(self) -> None:
+        """Wait for a checkpoint in progress, then close the connection."""
+        if self._checkpointing is not None:
+            await self._checkpointing
         self._conn.close()
+
+    async def _checkpoint(self) -> None:
+        """Checkpoint the log of the loop's writes on the connection's thread.
+
+        The first pass races the loop's writes and copies most of the log. The log can
+        only start over once a checkpoint has copied all of it with no write racing, so
+        a second pass runs with changes queued behind it: a short pause, as it copies
+        only what was written during the first.
+        """
+        try:
+            await self._run("checkpointing the log", _checkpoint)
+            self._paused = True
+            await self._run("checkpointing the log", _checkpoint)
+        except StoreError:
+            pass  # the next one, or SQLite's own at _SAFETY_PAGES, does the work
+        finally:
+            self._paused = False
+            self._checkpointing = None

@@ -18,7 +18,7 @@ from ..core.history import StateHistoryEntry
 from ..core.ports import WorkflowChange
 from ..core.serialization import SerializedWorkflow
 from ..errors import SerializationError, StoreError
-from . import checkpoint, loopwrite, reads, writes
+from . import checkpoint, failures, loopwrite, reads, writes
 from .batch import GroupCommit, StoreStats
 from .checkpoint import Checkpoint
 from .codec import header_row, json_text, time_text, transition_row, transition_rows
@@ -78,9 +78,7 @@ class SqliteWorkflowStore:
             self._config.history_limit, self._config.history_max_age
         )
         self._db: aiosqlite.Connection | None = None
-        self._loop_writer: loopwrite.LoopWriter | None = None
-        self._checkpointing: asyncio.Task[None] | None = None
-        self._loop_writes_paused = False
+        self._loop_commits: loopwrite.LoopCommits | None = None
         self._writer = GroupCommit(self._write_batch, self._config.max_batch, self._write_now)
         self._encoder = ChangeEncoder()
 
@@ -138,7 +136,7 @@ class SqliteWorkflowStore:
             await db.close()
             raise
         if conn is not None:
-            self._loop_writer = loopwrite.LoopWriter(conn, self._retention)
+            self._loop_commits = loopwrite.LoopCommits(conn, self._retention, self._run)
         return self
 
     async def close(self) -> None:
@@ -146,11 +144,9 @@ class SqliteWorkflowStore:
         if self._db is None:
             return
         await self._writer.wait_idle()
-        if self._checkpointing is not None:
-            await self._checkpointing
-        if self._loop_writer is not None:
-            self._loop_writer.close()  # first: the last connection to close checkpoints
-            self._loop_writer = None
+        if self._loop_commits is not None:
+            await self._loop_commits.close()  # first: the last connection to close checkpoints
+            self._loop_commits = None
         db, self._db = self._db, None
         self._encoder.forget()
         try:
@@ -213,20 +209,7 @@ class SqliteWorkflowStore:
         return result
 
     def _translate(self, exc: sqlite3.Error, doing: str) -> StoreError:
-        """A ``StoreError`` that says what went wrong in words (the original is chained)."""
-        code = getattr(exc, "sqlite_errorname", "")
-        where = f"database {self._path!r}"
-        if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-            return StoreError(
-                f"{where} is locked by another connection: {doing} waited busy_timeout "
-                f"({self._config.busy_timeout}) for it; retry, or raise "
-                "StateStoreConfig.busy_timeout"
-            )
-        if code.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
-            return StoreError(
-                f"{where} is not a SQLite database or is damaged ({exc}) while {doing}"
-            )
-        return StoreError(f"{where} failed while {doing}: {exc} ({code or type(exc).__name__})")
+        return failures.translate(exc, self._path, doing, self._config.busy_timeout)
 
     async def _write_batch(
         self, changes: Sequence[writes.EncodedChange]
@@ -237,34 +220,12 @@ class SqliteWorkflowStore:
         self, changes: Sequence[writes.EncodedChange]
     ) -> list[StoreError | None] | None:
         """Write on the loop's thread if the loop's connection can (see ``loopwrite``)."""
-        writer = self._loop_writer
-        if writer is None or self._loop_writes_paused:
+        if self._loop_commits is None:
             return None
         try:
-            results = writer.write(changes)
+            return self._loop_commits.write(changes)
         except sqlite3.Error as exc:
             raise self._translate(exc, "writing changes") from exc
-        if writer.checkpoint_due() and self._checkpointing is None:
-            self._checkpointing = asyncio.create_task(self._checkpoint())
-        return results
-
-    async def _checkpoint(self) -> None:
-        """Checkpoint the log of the loop's writes on the connection's thread.
-
-        The first pass races the loop's writes and copies most of the log. The log can
-        only start over once a checkpoint has copied all of it with no write racing, so
-        a second pass runs with changes queued behind it: a short pause, as it copies
-        only what was written during the first.
-        """
-        try:
-            await self._run("checkpointing the log", loopwrite.checkpoint)
-            self._loop_writes_paused = True
-            await self._run("checkpointing the log", loopwrite.checkpoint)
-        except StoreError:
-            pass  # the next one, or SQLite's own at _SAFETY_PAGES, does the work
-        finally:
-            self._loop_writes_paused = False
-            self._checkpointing = None
 
     # -- writes --------------------------------------------------------------------------
 
