@@ -50,7 +50,12 @@ class ChangeEncoder:
         Raises:
             SerializationError: an id, state or event holds a lone surrogate (not UTF-8).
         """
-        wid, context, entry = change.workflow_id, change.context, change.entry
+        wid, context, entry, state = (
+            change.workflow_id,
+            change.context,
+            change.entry,
+            str(change.state),
+        )
         old = self._known.get(wid)
         if old is None or old.created_at is not change.created_at:  # first seen, or new
             check_names(f"workflow {wid!r}", wid, change.definition)
@@ -63,7 +68,8 @@ class ChangeEncoder:
         now_text = time_text(now)
         transition = None
         if entry is not None:
-            check_names(f"workflow {wid!r}", change.state, entry.event, entry.from_state)
+            if not (state.isascii() and entry.event.isascii() and entry.from_state.isascii()):
+                check_names(f"workflow {wid!r}", state, entry.event, entry.from_state)
             before, previous = entry.context_before, change.previous_context
             if previous is not None and (before is previous or before == previous):
                 before_text = None  # the previous row holds it
@@ -72,13 +78,21 @@ class ChangeEncoder:
             else:
                 before_text = json_text(before)
             transition = transition_row(entry, known.context_text, before_text, now_text)
-        else:
-            check_names(f"workflow {wid!r}", change.state)
+        elif not state.isascii():
+            check_names(f"workflow {wid!r}", state)
         entered = change.state_entered_at
         header = (
-            *(wid, change.definition, str(change.state), known.context_text, change.version),
-            *(change.transition_count, change.retry_attempts, change.max_history),
-            *(known.created_text, now_text, now_text if entered is now else time_text(entered)),
+            wid,
+            change.definition,
+            state,
+            known.context_text,
+            change.version,
+            change.transition_count,
+            change.retry_attempts,
+            change.max_history,
+            known.created_text,
+            now_text,
+            now_text if entered is now else time_text(entered),
         )
         return EncodedChange(wid, change.version, header, transition)
 
