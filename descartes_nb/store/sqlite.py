@@ -44,6 +44,10 @@ class SqliteWorkflowStore:
     commit). Several processes may use one file: each workflow carries a version, and a
     change based on a stale one raises ``ConcurrentModificationError`` and writes nothing.
 
+    Everything runs on one aiosqlite connection, in its own thread, except the commits of
+    changes that can neither sync to disk nor wait for a lock: those run on the event
+    loop's thread, through a second connection (see ``StateStoreConfig.loop_commits``).
+
     Args:
         path_or_url: a file path or a ``sqlite:///path`` URL (``workflows.db`` by default).
         config: history retention and SQLite settings.
