@@ -196,7 +196,9 @@ class SqliteWorkflowStore:
 
         ``fn`` and ``args`` must not hold the store or the aiosqlite connection: its thread
         keeps its last job alive, which would keep an unclosed store (and the thread, which
-        then never stops) from being collected.
+        then never stops) from being collected. It keeps the last result too, so that
+        comes back in a box emptied here: a million rows read are not held until the next
+        job.
         """
         db = self._db
         if db is None:
@@ -205,7 +207,8 @@ class SqliteWorkflowStore:
             # One thread round trip for the whole function. aiosqlite's public methods
             # take one per statement, which would cost three to four times as much per
             # transaction; _execute is what they all use underneath.
-            result: _T = await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call]
+            box: list[_T] = await db._execute(_boxed, fn, db._conn, *args)  # type: ignore[no-untyped-call]
+            result = box.pop()
         except sqlite3.Error as exc:
             raise self._translate(exc, doing) from exc
         except UnicodeEncodeError as exc:  # a name with a lone surrogate, given to SQLite
@@ -440,3 +443,8 @@ class SqliteWorkflowStore:
         )
         self._encoder.forget(workflow_id)
         return await self.load_workflow(workflow_id)
+
+
+def _boxed(fn: Callable[..., _T], conn: sqlite3.Connection, *args: Any) -> list[_T]:
+    """``[fn(conn, *args)]``, on the connection's thread (see ``_run``)."""
+    return [fn(conn, *args)]

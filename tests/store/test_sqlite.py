@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import subprocess
 import sys
@@ -368,6 +369,20 @@ async def test_save_transition_appends_entries_that_continue_the_history(store, 
 
 
 # -- reads ----------------------------------------------------------------------------------------
+def serialized_alive() -> int:
+    gc.collect()
+    return sum(isinstance(o, dn.SerializedWorkflow) for o in gc.get_objects())
+
+
+async def test_what_a_store_read_is_not_kept_alive_by_its_thread(durable, store):
+    for _ in range(3):
+        await durable().process_event("Start")
+    before = serialized_alive()
+    loaded = await store.load_all_workflows()
+    assert len(loaded) == 3
+    del loaded
+    # aiosqlite's thread holds its last result until its next job: not ours, emptied.
+    assert serialized_alive() == before
 
 
 async def test_get_workflow_history_pages_with_since_seq_and_limit(durable, store):
