@@ -1,8 +1,9 @@
 """A child process for the crash and multi-process tests: runs workflows on a store file.
 
-``python child.py crash DB WORKFLOWS`` recovers every workflow in DB (creating the missing
-ones), then processes events in all of them concurrently until killed, printing
-``ack WORKFLOW SEQ VERSION`` after each ``process_event`` returns.
+``python child.py crash DB WORKFLOWS LOOP_COMMITS`` recovers every workflow in DB (creating
+the missing ones), then processes events in all of them concurrently until killed,
+printing ``ack WORKFLOW SEQ VERSION`` after each ``process_event`` returns. LOOP_COMMITS is
+1 or 0 (``StateStoreConfig.loop_commits``).
 
 ``python child.py contend DB WORKFLOWS STEPS SEED`` waits for ``go`` on stdin, then makes
 STEPS changes to randomly chosen workflows, keeping its machines between steps (so another
@@ -45,8 +46,9 @@ async def recovered_or_new(
     return machines
 
 
-async def crash(path: str, workflows: int) -> None:
-    async with dn.SqliteWorkflowStore(path) as store:
+async def crash(path: str, workflows: int, loop_commits: bool) -> None:
+    config = dn.StateStoreConfig(loop_commits=loop_commits)
+    async with dn.SqliteWorkflowStore(path, config) as store:
         machines = await recovered_or_new(store, [f"crash-{i}" for i in range(workflows)])
         print("ready", flush=True)
 
@@ -83,6 +85,6 @@ async def contend(path: str, workflows: int, steps: int, seed: int) -> None:
 if __name__ == "__main__":
     mode, db, *numbers = sys.argv[1:]
     if mode == "crash":
-        asyncio.run(crash(db, int(numbers[0])))
+        asyncio.run(crash(db, int(numbers[0]), numbers[1] == "1"))
     else:
         asyncio.run(contend(db, *(int(n) for n in numbers)))
