@@ -218,6 +218,29 @@ async def test_a_failed_write_raises_store_error_and_changes_nothing(db_path, cl
         assert (await store.load_workflow("w")).state == S.PAUSED
 
 
+async def test_a_write_the_database_refuses_raises_store_error_and_changes_nothing(
+    durable, store, db_path
+):
+    sm = durable()
+    await sm.process_event("Start")
+    before = snapshot(sm)
+    # A trigger whose table is gone: SQLite fails every insert of a transition.
+    for sql in (
+        "CREATE TABLE audit (workflow INTEGER)",
+        "CREATE TRIGGER audited AFTER INSERT ON transitions "
+        "BEGIN INSERT INTO audit VALUES (new.workflow); END",
+        "DROP TABLE audit",
+    ):
+        query(db_path, sql)
+    with pytest.raises(dn.StoreError, match=r"failed while writing changes: no such table"):
+        await sm.process_event("Pause")
+    assert snapshot(sm) == before
+    assert await store.load_workflow(sm.workflow_id) == sm.serialize()
+    query(db_path, "DROP TRIGGER audited")
+    await sm.process_event("Pause")
+    assert (await store.load_workflow(sm.workflow_id)).state == S.PAUSED
+
+
 async def test_unchanged_context_is_stored_once_per_transition(durable, db_path):
     context = {"payload": "p" * 200}
     sm = durable(context=context)
