@@ -523,20 +523,21 @@ class WorkflowStateMachine:
         entry: StateHistoryEntry | None = None,
         previous_context: Mapping[str, JSONValue] | None = None,
     ) -> WorkflowChange:
+        # Positional, in field order: half the cost of keywords, once per durable change.
         return WorkflowChange(
-            workflow_id=self.workflow_id,
-            definition=self._definition.name,
-            state=state,
-            context=context,
-            version=self._version + 1,
-            created_at=self._created_at,
-            updated_at=now,
-            state_entered_at=state_entered_at,
-            retry_attempts=retry_attempts,
-            transition_count=self._history.last_seq + (entry is not None),
-            max_history=self._history.max_history,
-            entry=entry,
-            previous_context=previous_context,
+            self.workflow_id,
+            self._definition.name,
+            state,
+            context,
+            self._version + 1,
+            self._created_at,
+            now,
+            state_entered_at,
+            retry_attempts,
+            self._history.last_seq + (entry is not None),
+            self._history.max_history,
+            entry,
+            previous_context,
         )
 
     def _check_guard(
