@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import warnings
@@ -11,18 +10,17 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-import aiosqlite
-
 from ..core.clock import Clock, SystemClock
 from ..core.history import StateHistoryEntry
 from ..core.ports import WorkflowChange
 from ..core.serialization import SerializedWorkflow
 from ..errors import SerializationError, StoreError
-from . import checkpoint, failures, loopwrite, reads, writes
+from . import checkpoint, loopwrite, reads, writes
 from .batch import GroupCommit, StoreStats
 from .checkpoint import Checkpoint
 from .codec import header_row, json_text, time_text, transition_row, transition_rows
-from .config import DEFAULT_DATABASE, StateStoreConfig, configure_connection, database_path
+from .config import DEFAULT_DATABASE, StateStoreConfig, database_path
+from .connection import ConnectionThread
 from .encode import ChangeEncoder
 from .reads import HistoryColumns
 from .schema import initialize_schema
@@ -81,7 +79,7 @@ class SqliteWorkflowStore:
         self._retention = writes.Retention(
             self._config.history_limit, self._config.history_max_age
         )
-        self._db: aiosqlite.Connection | None = None
+        self._connection = ConnectionThread(self._path, self._config)
         self._loop_commits: loopwrite.LoopCommits | None = None
         self._writer = GroupCommit(self._write_batch, self._config.max_batch, self._write_now)
         self._encoder = ChangeEncoder()
@@ -99,7 +97,7 @@ class SqliteWorkflowStore:
     @property
     def is_open(self) -> bool:
         """Whether the store is open."""
-        return self._db is not None
+        return self._connection.is_open
 
     @property
     def stats(self) -> StoreStats:
@@ -107,7 +105,7 @@ class SqliteWorkflowStore:
         return self._writer.stats
 
     def __repr__(self) -> str:
-        return f"<SqliteWorkflowStore {self._path!r} {'open' if self._db else 'closed'}>"
+        return f"<SqliteWorkflowStore {self._path!r} {'open' if self.is_open else 'closed'}>"
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -118,26 +116,15 @@ class SqliteWorkflowStore:
             StoreError: the file cannot be opened or is not a SQLite database.
             SchemaVersionError: the database was written by a newer schema.
         """
-        if self._db is not None:
+        if self.is_open:
             return self
-        seconds = self._config.busy_timeout.total_seconds()
-        db = aiosqlite.connect(self._path, isolation_level=None, timeout=seconds)
+        await self._connection.open()
         try:
-            await db
-        except sqlite3.Error as exc:
-            # aiosqlite stops its thread without waiting for it; wait here, or the thread
-            # may report to an event loop that has closed by then.
-            await asyncio.to_thread(db._thread.join)
-            raise self._translate(exc, "opening") from exc
-        self._db = db
-        try:
-            await self._run("opening", configure_connection, self._path, self._config)
             conn = await self._run(
                 "opening", loopwrite.open_loop_connection, self._path, self._config
             )
         except BaseException:
-            self._db = None
-            await db.close()
+            await self._connection.close()
             raise
         if conn is not None:
             self._loop_commits = loopwrite.LoopCommits(conn, self._retention, self._run)
@@ -145,18 +132,14 @@ class SqliteWorkflowStore:
 
     async def close(self) -> None:
         """Finish pending writes and close the connection; harmless when already closed."""
-        if self._db is None:
+        if not self.is_open:
             return
         await self._writer.wait_idle()
         if self._loop_commits is not None:
             await self._loop_commits.close()  # first: the last connection to close checkpoints
             self._loop_commits = None
-        db, self._db = self._db, None
         self._encoder.forget()
-        try:
-            await db.close()
-        except sqlite3.Error as exc:
-            raise self._translate(exc, "closing") from exc
+        await self._connection.close()
 
     async def __aenter__(self) -> Self:
         return await self.open()
@@ -170,7 +153,8 @@ class SqliteWorkflowStore:
         await self.close()
 
     def __del__(self) -> None:
-        if getattr(self, "_db", None) is not None:
+        connection = getattr(self, "_connection", None)
+        if connection is not None and connection.is_open:
             warnings.warn(
                 f"{self!r} was never closed; use 'async with' or 'await store.close()'",
                 ResourceWarning,
@@ -192,31 +176,8 @@ class SqliteWorkflowStore:
     # -- the connection thread -----------------------------------------------------------
 
     async def _run(self, doing: str, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run ``fn(connection, *args)`` on the connection's thread; translate its errors.
-
-        ``fn`` and ``args`` must not hold the store or the aiosqlite connection: its thread
-        keeps its last job alive, which would keep an unclosed store (and the thread, which
-        then never stops) from being collected. It keeps the last result too, so that
-        comes back in a box emptied here: a million rows read are not held until the next
-        job.
-        """
-        db = self._db
-        if db is None:
-            raise StoreError(f"{self!r} is not open: use 'async with' or 'await store.open()'")
-        try:
-            # One thread round trip for the whole function. aiosqlite's public methods
-            # take one per statement, which would cost three to four times as much per
-            # transaction; _execute is what they all use underneath.
-            box: list[_T] = await db._execute(_boxed, fn, db._conn, *args)  # type: ignore[no-untyped-call]
-            result = box.pop()
-        except sqlite3.Error as exc:
-            raise self._translate(exc, doing) from exc
-        except UnicodeEncodeError as exc:  # a name with a lone surrogate, given to SQLite
-            raise SerializationError(f"{doing}: text that is not valid UTF-8 ({exc})") from exc
-        return result
-
-    def _translate(self, exc: sqlite3.Error, doing: str) -> StoreError:
-        return failures.translate(exc, self._path, doing, self._config.busy_timeout)
+        """Run ``fn(connection, *args)`` on the connection's thread (``ConnectionThread.run``)."""
+        return await self._connection.run(doing, fn, *args)
 
     async def _write_batch(
         self, changes: Sequence[writes.EncodedChange]
@@ -232,7 +193,7 @@ class SqliteWorkflowStore:
         try:
             return self._loop_commits.write(changes)
         except sqlite3.Error as exc:
-            raise self._translate(exc, "writing changes") from exc
+            raise self._connection.translate(exc, "writing changes") from exc
 
     # -- writes --------------------------------------------------------------------------
 
@@ -443,8 +404,3 @@ class SqliteWorkflowStore:
         )
         self._encoder.forget(workflow_id)
         return await self.load_workflow(workflow_id)
-
-
-def _boxed(fn: Callable[..., _T], conn: sqlite3.Connection, *args: Any) -> list[_T]:
-    """``[fn(conn, *args)]``, on the connection's thread (see ``_run``)."""
-    return [fn(conn, *args)]
