@@ -21,17 +21,23 @@ _T = TypeVar("_T")
 class ConnectionThread:
     """One aiosqlite connection, on its own thread; ``run`` takes one round trip per call."""
 
-    __slots__ = ("_config", "_db", "_path")
+    __slots__ = ("_config", "_db", "_in_flight", "_path")
 
     def __init__(self, path: str, config: StateStoreConfig) -> None:
         self._path = path
         self._config = config
         self._db: aiosqlite.Connection | None = None
+        self._in_flight = 0
 
     @property
     def is_open(self) -> bool:
         """Whether the connection is open."""
         return self._db is not None
+
+    @property
+    def in_flight(self) -> int:
+        """How many ``run`` calls are queued or running on the thread."""
+        return self._in_flight
 
     async def open(self) -> None:
         """Connect, switch to WAL, and bring the schema up to date.
@@ -84,6 +90,7 @@ class ConnectionThread:
             raise StoreError(
                 f"database {self._path!r} is not open: use 'async with' or 'await store.open()'"
             )
+        self._in_flight += 1
         try:
             # One thread round trip for the whole function. aiosqlite's public methods
             # take one per statement, which would cost three to four times as much per
@@ -94,6 +101,8 @@ class ConnectionThread:
             raise self.translate(exc, doing) from exc
         except UnicodeEncodeError as exc:  # a name with a lone surrogate, given to SQLite
             raise SerializationError(f"{doing}: text that is not valid UTF-8 ({exc})") from exc
+        finally:
+            self._in_flight -= 1
 
     def translate(self, exc: sqlite3.Error, doing: str) -> StoreError:
         """A ``StoreError`` that says what went wrong in words (chain the original)."""

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Final
 
 from ..errors import StoreError
 from . import writes
 from .config import StateStoreConfig
+from .connection import ConnectionThread
 from .failures import is_locked
 
 __all__ = ["LoopCommits", "open_loop_connection"]
@@ -29,9 +30,6 @@ _CHECKPOINT_EVERY: Final = 256  # transactions: roughly SQLite's own 1000-page d
 # SQLite still checkpoints on this connection when the log grows past this many pages,
 # which only happens when the loop never gave the connection's thread a chance to.
 _SAFETY_PAGES: Final = 16_000
-
-# The store's way to run fn(connection, *args) on its connection's thread.
-RunOnThread = Callable[..., Awaitable[Any]]
 
 
 def open_loop_connection(
@@ -69,14 +67,21 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
 class LoopCommits:
     """Write changes on the loop's connection; have the connection's thread checkpoint them."""
 
-    __slots__ = ("_checkpointing", "_conn", "_paused", "_retention", "_run", "_since_checkpoint")
+    __slots__ = (
+        "_checkpointing",
+        "_conn",
+        "_paused",
+        "_retention",
+        "_since_checkpoint",
+        "_thread",
+    )
 
     def __init__(
-        self, conn: sqlite3.Connection, retention: writes.Retention, run: RunOnThread
+        self, conn: sqlite3.Connection, retention: writes.Retention, thread: ConnectionThread
     ) -> None:
         self._conn = conn
         self._retention = retention
-        self._run = run
+        self._thread = thread
         self._since_checkpoint = 0
         self._checkpointing: asyncio.Task[None] | None = None
         self._paused = False
@@ -118,12 +123,16 @@ class LoopCommits:
         The first pass races the loop's writes and copies most of the log. The log can
         only start over once a checkpoint has copied all of it with no write racing, so
         a second pass runs with changes queued behind it: a short pause, as it copies
-        only what was written during the first.
+        only what was written during the first. Unless other work is queued on the
+        thread (a large read, say), which the changes would wait for too: then the log
+        starts over at a later checkpoint.
         """
         try:
-            await self._run("checkpointing the log", _checkpoint)
+            await self._thread.run("checkpointing the log", _checkpoint)
+            if self._thread.in_flight:
+                return
             self._paused = True
-            await self._run("checkpointing the log", _checkpoint)
+            await self._thread.run("checkpointing the log", _checkpoint)
         except StoreError:
             pass  # the next one, or SQLite's own at _SAFETY_PAGES, does the work
         finally:

@@ -127,7 +127,7 @@ class SqliteWorkflowStore:
             await self._connection.close()
             raise
         if conn is not None:
-            self._loop_commits = loopwrite.LoopCommits(conn, self._retention, self._run)
+            self._loop_commits = loopwrite.LoopCommits(conn, self._retention, self._connection)
         return self
 
     async def close(self) -> None:

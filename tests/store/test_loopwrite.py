@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -138,3 +139,28 @@ async def test_the_connection_thread_checkpoints_the_log_of_loop_commits(db_path
         # Unchecked, the log would hold all 3,000; it starts over after each checkpoint.
         assert file_size(wal) < 1000 * per_transaction
         assert query(db_path, "SELECT count(*) FROM transitions") == [(2999,)]
+
+
+def sleep_on_thread(_conn: sqlite3.Connection, seconds: float) -> None:
+    """Stand-in for a large read: keeps the connection's thread busy."""
+    time.sleep(seconds)
+
+
+async def test_a_checkpoint_does_not_hold_changes_behind_other_work_on_the_thread(db_path, clock):
+    async with dn.SqliteWorkflowStore(db_path, clock=clock) as store:
+        sm = dn.WorkflowStateMachine("busy", store=store, clock=clock)
+        await sm.process_event("Start")
+        first = asyncio.create_task(store._run("a large read", sleep_on_thread, 0.3))
+        await asyncio.sleep(0)
+        await cycle(sm, 256)  # a checkpoint falls due; its first pass waits behind the read
+        await asyncio.sleep(0)
+        second = asyncio.create_task(store._run("another read", sleep_on_thread, 0.3))
+        await first
+        # The first pass is done, and the second read still runs: pausing loop commits now
+        # would make these changes wait for it.
+        while not second.done():
+            await cycle(sm, 2)
+            await asyncio.sleep(0.01)
+        stats = store.stats
+        assert stats.transactions > 258
+        assert stats.loop_transactions == stats.transactions
