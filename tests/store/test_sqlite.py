@@ -153,6 +153,7 @@ async def test_a_closed_store_refuses_work(db_path):
         ({"busy_timeout": timedelta(seconds=-1)}, "busy_timeout"),
         ({"busy_timeout": 5}, "busy_timeout"),
         ({"max_batch": 0}, "max_batch"),
+        ({"loop_commits": 1}, "loop_commits must be True or False"),
     ],
 )
 def test_config_refuses_bad_values_and_shows_them(options, message):
