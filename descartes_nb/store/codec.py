@@ -83,8 +83,10 @@ def is_utf8(text: str) -> bool:
     return True
 
 
-def check_names(where: str, *names: str) -> None:
-    """Check that names (ids, states, events) can be stored as UTF-8 text.
+def check_names(workflow_id: str, *names: str) -> None:
+    """Check that names (ids, states, events) of a workflow can be stored as UTF-8 text.
+
+    The message is only made when a name fails: this runs once per stored change.
 
     Raises:
         SerializationError: naming the first one that cannot.
@@ -92,7 +94,8 @@ def check_names(where: str, *names: str) -> None:
     for name in names:
         if not name.isascii() and not is_utf8(name):
             raise SerializationError(
-                f"{where}: {name!r} holds a lone surrogate, which cannot be stored as UTF-8"
+                f"workflow {workflow_id!r}: {name!r} holds a lone surrogate, which cannot be "
+                "stored as UTF-8"
             )
 
 

@@ -58,7 +58,7 @@ class ChangeEncoder:
         )
         old = self._known.get(wid)
         if old is None or old.created_at is not change.created_at:  # first seen, or new
-            check_names(f"workflow {wid!r}", wid, change.definition)
+            check_names(wid, wid, change.definition)
             old = None
         if old is not None and old.context is context:
             known = old
@@ -68,8 +68,7 @@ class ChangeEncoder:
         now_text = time_text(now)
         transition = None
         if entry is not None:
-            if not (state.isascii() and entry.event.isascii() and entry.from_state.isascii()):
-                check_names(f"workflow {wid!r}", state, entry.event, entry.from_state)
+            check_names(wid, state, entry.event, entry.from_state)
             before, previous = entry.context_before, change.previous_context
             if previous is not None and (before is previous or before == previous):
                 before_text = None  # the previous row holds it
@@ -78,8 +77,8 @@ class ChangeEncoder:
             else:
                 before_text = json_text(before)
             transition = transition_row(entry, known.context_text, before_text, now_text)
-        elif not state.isascii():
-            check_names(f"workflow {wid!r}", state)
+        else:
+            check_names(wid, state)
         entered = change.state_entered_at
         header = (
             wid,
