@@ -213,8 +213,7 @@ def write_change(conn: sqlite3.Connection, change: EncodedChange, retention: Ret
     transition = change.transition
     if transition is not None:
         conn.execute(_INSERT_TRANSITION, (key, *transition))
-        if retention.limit or retention.max_age:
-            retain(conn, key, transition, retention)
+        retain(conn, key, transition, retention)
 
 
 def retain(
