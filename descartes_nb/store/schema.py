@@ -7,7 +7,7 @@ from typing import Final
 
 from ..errors import SchemaVersionError, StoreError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "initialize_schema", "schema_version"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "check_schema", "initialize_schema", "schema_version"]
 
 # Each migration is (name, statements); migration i (1-based) brings user_version to i.
 # Never edit a released migration: append a new one.
@@ -108,6 +108,26 @@ def initialize_schema(conn: sqlite3.Connection, where: str) -> int:
             conn.execute("ROLLBACK")
             raise
     return applied
+
+
+def check_schema(conn: sqlite3.Connection, where: str) -> None:
+    """Check, reading only, that the database is ours and at the schema this code reads.
+
+    Raises:
+        StoreError: it is not a descartes_nb database (an empty file, another program's).
+        SchemaVersionError: it was written by a newer schema, or needs migrating.
+    """
+    version = schema_version(conn)
+    missing = _missing_tables(conn, where, version)
+    if missing is not None:
+        raise missing
+    if version > SCHEMA_VERSION:
+        raise _newer(version, where)
+    if version < SCHEMA_VERSION:  # pragma: no cover - SCHEMA_VERSION 1 has no older one
+        raise SchemaVersionError(
+            f"database {where!r} has schema version {version}, older than this descartes_nb "
+            f"reads ({SCHEMA_VERSION}); open it once for writing to migrate it"
+        )
 
 
 def _behind(conn: sqlite3.Connection, where: str) -> bool:

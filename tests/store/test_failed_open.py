@@ -26,9 +26,10 @@ async def test_a_foreign_database_our_tables_cannot_join_is_left_as_it_was(tmp_p
 async def test_a_foreign_database_using_user_version_is_not_taken_for_a_newer_schema(tmp_path):
     db = make_foreign(tmp_path / "app.db", "DELETE", "PRAGMA user_version = 7")
     before = fingerprint(tmp_path)
-    with pytest.raises(dn.StoreError, match="is not a descartes_nb database") as info:
-        await dn.SqliteWorkflowStore(db).open()
-    assert not isinstance(info.value, dn.SchemaVersionError)
+    for read_only in (False, True):
+        with pytest.raises(dn.StoreError, match="is not a descartes_nb database") as info:
+            await dn.SqliteWorkflowStore(db, read_only=read_only).open()
+        assert not isinstance(info.value, dn.SchemaVersionError)
     assert fingerprint(tmp_path) == before
 
 
