@@ -20,7 +20,7 @@ from .core.definition import WorkflowDefinition
 from .core.history import StateHistoryEntry
 from .core.serialization import SerializedWorkflow
 from .core.toml import load_definitions
-from .errors import DefinitionError, SerializationError, StateMachineError
+from .errors import DefinitionError, StateMachineError
 from .store import SqliteWorkflowStore, WorkflowRecovery
 from .swarmfile import declared_guards
 
@@ -111,10 +111,10 @@ async def recover(
     return 0 if report.ok and not problems else 1
 
 
-def _stored_table(loaded: Sequence[tuple[str, SerializedWorkflow | SerializationError]]) -> str:
+def _stored_table(loaded: Sequence[tuple[str, SerializedWorkflow | StateMachineError]]) -> str:
     rows = [
         [wid, "?", "unreadable", "", str(item)]
-        if isinstance(item, SerializationError)
+        if isinstance(item, StateMachineError)
         else [
             wid,
             item.definition,

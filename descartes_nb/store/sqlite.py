@@ -15,7 +15,7 @@ from ..core.history import StateHistoryEntry
 from ..core.ports import WorkflowChange
 from ..core.serialization import SerializedWorkflow
 from ..errors import SerializationError, StoreError
-from . import checkpoint, loopwrite, reads, writes
+from . import checkpoint, loopwrite, reads, salvage, writes
 from .batch import GroupCommit, StoreStats
 from .checkpoint import Checkpoint
 from .codec import header_row, json_text, time_text, transition_row, transition_rows
@@ -297,9 +297,16 @@ class SqliteWorkflowStore:
 
     async def load_all_workflows(
         self,
-    ) -> list[tuple[str, SerializedWorkflow | SerializationError]]:
-        """Read every stored workflow, by id; for an unreadable one, the reason instead."""
-        return await self._run("loading all workflows", reads.read_all_workflows)
+    ) -> list[tuple[str, SerializedWorkflow | SerializationError | StoreError]]:
+        """Read every stored workflow, by id; for an unreadable one, the reason instead.
+
+        On a damaged file, every workflow that can still be read is, one by one; a damaged
+        page fails only the workflows whose rows it holds (``StoreError`` as the reason).
+
+        Raises:
+            StoreError: no workflow at all can be read.
+        """
+        return await self._run("loading all workflows", salvage.read_all_workflows)
 
     async def get_workflow_history(
         self, workflow_id: str, *, since_seq: int = 0, limit: int | None = None
@@ -356,7 +363,7 @@ class SqliteWorkflowStore:
 
     async def check_integrity(self) -> list[str]:
         """What ``PRAGMA integrity_check`` finds wrong with the file (empty when sound)."""
-        return await self._run("checking integrity", reads.integrity_problems)
+        return await self._run("checking integrity", salvage.integrity_problems)
 
     # -- checkpoints ---------------------------------------------------------------------
 
