@@ -1,8 +1,10 @@
 """The database commands of ``descartes-nb``: ``history`` and ``recover`` of a SQLite file.
 
-Both open an existing file only (a missing one is a usage error, exit status 2) and report
-what they find instead of raising: exit status 1 for a damaged workflow, a file that is not
-a database, or definitions that cannot be read.
+Both open an existing file only (a missing one is a usage error, exit status 2), and only
+read it: not a byte of it changes, and it may be on a read-only file system. They report
+what they find instead of raising: exit status 1 for a damaged workflow or file, a file
+that is not a descartes_nb database, or definitions that cannot be read. On a damaged
+file they show every workflow that can still be read and name those that cannot.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from .core.definition import WorkflowDefinition
 from .core.history import StateHistoryEntry
 from .core.serialization import SerializedWorkflow
 from .core.toml import load_definitions
-from .errors import DefinitionError, SerializationError, StateMachineError
+from .errors import DefinitionError, StateMachineError
 from .store import SqliteWorkflowStore, WorkflowRecovery
 from .swarmfile import declared_guards
 
@@ -70,13 +72,16 @@ def history_table(entries: Sequence[StateHistoryEntry]) -> str:
 
 
 async def show_history(db: str, workflow_id: str | None, out: TextIO) -> int:
-    """Print the stored workflows of ``db``, or the stored history of one; return the status."""
-    async with SqliteWorkflowStore(db) as store:
+    """Print the stored workflows of ``db``, or the stored history of one; return the status.
+
+    The status is 1 when a stored workflow cannot be read (it is listed as unreadable).
+    """
+    async with SqliteWorkflowStore(db, read_only=True) as store:
         if workflow_id is None:
             loaded = await store.load_all_workflows()
             print(f"{len(loaded)} workflows in {db}", file=out)
             print(_stored_table(loaded), file=out)
-            return 0
+            return 1 if any(isinstance(item, StateMachineError) for _, item in loaded) else 0
         header = await store.load_workflow(workflow_id)
         entries = await store.get_workflow_history(workflow_id)
     print(
@@ -93,9 +98,10 @@ async def recover(
 ) -> int:
     """Rebuild every workflow of ``db`` and check the file; 0 when all is sound, else 1.
 
-    ``definitions`` are those the workflows may run besides the lifecycle.
+    ``definitions`` are those the workflows may run besides the lifecycle. On a damaged
+    file, every workflow that can still be read is rebuilt, and the others are named.
     """
-    async with SqliteWorkflowStore(db) as store:
+    async with SqliteWorkflowStore(db, read_only=True) as store:
         problems = await store.check_integrity()
         report = await WorkflowRecovery(store, definitions or {}).recover_all_workflows()
     print(f"integrity check of {db}: {'ok' if not problems else 'FAILED'}", file=out)
@@ -111,10 +117,10 @@ async def recover(
     return 0 if report.ok and not problems else 1
 
 
-def _stored_table(loaded: Sequence[tuple[str, SerializedWorkflow | SerializationError]]) -> str:
+def _stored_table(loaded: Sequence[tuple[str, SerializedWorkflow | StateMachineError]]) -> str:
     rows = [
         [wid, "?", "unreadable", "", str(item)]
-        if isinstance(item, SerializationError)
+        if isinstance(item, StateMachineError)
         else [
             wid,
             item.definition,
@@ -157,16 +163,22 @@ def load_definition_files(
 def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``history`` and ``recover`` commands."""
     history = commands.add_parser(
-        "history", help="list the workflows stored in a database, or show one's history"
+        "history",
+        help="list the workflows stored in a database, or show one's history",
+        description="List the workflows of a database, or show one's history; the file is "
+        "only read. Exit status 0; 1 when a workflow cannot be read (it is listed as "
+        "unreadable) or the file is not a descartes_nb database.",
     )
     history.add_argument("db", help="a SQLite file written by descartes_nb")
     history.add_argument("workflow", nargs="?", help="the workflow whose history to show")
     rebuild = commands.add_parser(
         "recover",
         help="rebuild every stored workflow and report the damaged ones",
-        description="Rebuild every workflow of a database and check the file. Exit status 0 "
-        "when all is sound; 1 when a workflow or the file is damaged, or the definitions "
-        "cannot be read.",
+        description="Rebuild every workflow of a database and check the file; the file is "
+        "only read. On a damaged file, print what PRAGMA integrity_check finds, rebuild "
+        "every workflow that can still be read and name the others. Exit status 0 when all "
+        "is sound; 1 when a workflow or the file is damaged, the file is not a descartes_nb "
+        "database, or the definitions cannot be read.",
     )
     rebuild.add_argument("db", help="a SQLite file written by descartes_nb")
     rebuild.add_argument(

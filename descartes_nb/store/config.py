@@ -12,7 +12,13 @@ from typing import Final, Literal
 from ..errors import StoreError
 from .schema import initialize_schema
 
-__all__ = ["DEFAULT_DATABASE", "StateStoreConfig", "configure_connection", "database_path"]
+__all__ = [
+    "DEFAULT_DATABASE",
+    "StateStoreConfig",
+    "configure_connection",
+    "database_path",
+    "set_busy_timeout",
+]
 
 DEFAULT_DATABASE: Final = "workflows.db"
 _URL_PREFIX: Final = "sqlite:///"
@@ -98,12 +104,17 @@ def database_path(path_or_url: str | os.PathLike[str]) -> str:
 def configure_connection(conn: sqlite3.Connection, path: str, config: StateStoreConfig) -> None:
     """Set a new connection's pragmas and migrate the schema (on the connection's thread).
 
+    The schema comes first: until it is known to be ours (migrated, or made in an empty
+    file), the file keeps its journal mode, so a database this open refuses (another
+    program's, a newer schema's) is left exactly as it was.
+
     Raises:
-        StoreError: the file cannot use WAL.
+        StoreError: the file cannot use WAL, or is another program's database that our
+            tables cannot be added to.
         SchemaVersionError: the database was written by a newer schema.
     """
-    milliseconds = int(config.busy_timeout.total_seconds() * 1000)
-    conn.execute(f"PRAGMA busy_timeout = {milliseconds}")
+    set_busy_timeout(conn, config)
+    initialize_schema(conn, path)
     mode = _switch_to_wal(conn, config.busy_timeout.total_seconds())
     if mode != "wal" and path != ":memory:":
         raise StoreError(
@@ -112,7 +123,12 @@ def configure_connection(conn: sqlite3.Connection, path: str, config: StateStore
         )
     conn.execute(f"PRAGMA synchronous = {config.synchronous}")
     conn.execute("PRAGMA foreign_keys = ON")
-    initialize_schema(conn, path)
+
+
+def set_busy_timeout(conn: sqlite3.Connection, config: StateStoreConfig) -> None:
+    """Make ``conn`` wait up to ``config.busy_timeout`` for another connection's lock."""
+    milliseconds = int(config.busy_timeout.total_seconds() * 1000)
+    conn.execute(f"PRAGMA busy_timeout = {milliseconds}")
 
 
 def _switch_to_wal(conn: sqlite3.Connection, timeout: float) -> str:

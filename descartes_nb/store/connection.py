@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from ..errors import SerializationError, StoreError
-from . import failures
+from . import failures, readonly
 from .config import StateStoreConfig, configure_connection
 
 __all__ = ["ConnectionThread"]
@@ -19,15 +19,24 @@ _T = TypeVar("_T")
 
 
 class ConnectionThread:
-    """One aiosqlite connection, on its own thread; ``run`` takes one round trip per call."""
+    """One aiosqlite connection, on its own thread; ``run`` takes one round trip per call.
 
-    __slots__ = ("_config", "_db", "_in_flight", "_path")
+    ``read_only``: the file is opened read-only (``readonly``), never written or migrated.
+    """
 
-    def __init__(self, path: str, config: StateStoreConfig) -> None:
+    __slots__ = ("_config", "_db", "_in_flight", "_path", "_read_only")
+
+    def __init__(self, path: str, config: StateStoreConfig, *, read_only: bool = False) -> None:
         self._path = path
         self._config = config
+        self._read_only = read_only
         self._db: aiosqlite.Connection | None = None
         self._in_flight = 0
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the connection reads only (see ``readonly``)."""
+        return self._read_only
 
     @property
     def is_open(self) -> bool:
@@ -40,14 +49,30 @@ class ConnectionThread:
         return self._in_flight
 
     async def open(self) -> None:
-        """Connect, switch to WAL, and bring the schema up to date.
+        """Connect, switch to WAL, and bring the schema up to date; read-only: check it.
 
         Raises:
-            StoreError: the file cannot be opened or is not a SQLite database.
+            StoreError: the file cannot be opened, is not a SQLite database, or (read-only)
+                not a descartes_nb database.
             SchemaVersionError: the database was written by a newer schema.
         """
+        if not self._read_only:
+            await self._connect(self._path, configure_connection)
+            return
+        try:
+            await self._connect(readonly.reader_uri(self._path), readonly.configure_reader)
+        except StoreError as exc:
+            if not readonly.is_missing_index(exc):
+                raise
+            if not readonly.has_empty_wal(self._path):
+                raise readonly.unreadable_wal(self._path) from exc
+            uri = readonly.reader_uri(self._path, immutable=True)
+            await self._connect(uri, readonly.configure_reader)
+
+    async def _connect(self, target: str, configure: Callable[..., None]) -> None:
+        """Open ``target`` (a path, or a URI when read-only) and run ``configure`` on it."""
         seconds = self._config.busy_timeout.total_seconds()
-        db = aiosqlite.connect(self._path, isolation_level=None, timeout=seconds)
+        db = aiosqlite.connect(target, isolation_level=None, timeout=seconds, uri=self._read_only)
         try:
             await db
         except sqlite3.Error as exc:
@@ -57,7 +82,7 @@ class ConnectionThread:
             raise self.translate(exc, "opening") from exc
         self._db = db
         try:
-            await self.run("opening", configure_connection, self._path, self._config)
+            await self.run("opening", configure, self._path, self._config)
         except BaseException:
             await self.close()
             raise
@@ -106,7 +131,9 @@ class ConnectionThread:
 
     def translate(self, exc: sqlite3.Error, doing: str) -> StoreError:
         """A ``StoreError`` that says what went wrong in words (chain the original)."""
-        return failures.translate(exc, self._path, doing, self._config.busy_timeout)
+        return failures.translate(
+            exc, self._path, doing, self._config.busy_timeout, read_only=self._read_only
+        )
 
 
 def _boxed(fn: Callable[..., _T], conn: sqlite3.Connection, *args: Any) -> list[_T]:

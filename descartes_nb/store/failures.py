@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from ..errors import StoreError
 
-__all__ = ["is_locked", "translate"]
+__all__ = ["is_damage", "is_locked", "translate"]
 
 
 def is_locked(exc: sqlite3.Error) -> bool:
@@ -16,7 +16,15 @@ def is_locked(exc: sqlite3.Error) -> bool:
     return code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
-def translate(exc: sqlite3.Error, path: str, doing: str, busy_timeout: timedelta) -> StoreError:
+def is_damage(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` means SQLite found the file damaged (or not a database at all)."""
+    code: str = getattr(exc, "sqlite_errorname", "")
+    return code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+
+
+def translate(
+    exc: sqlite3.Error, path: str, doing: str, busy_timeout: timedelta, *, read_only: bool = False
+) -> StoreError:
     """A ``StoreError`` for ``exc``, raised while ``doing`` on database ``path``."""
     code = getattr(exc, "sqlite_errorname", "")
     where = f"database {path!r}"
@@ -25,6 +33,16 @@ def translate(exc: sqlite3.Error, path: str, doing: str, busy_timeout: timedelta
             f"{where} is locked by another connection: {doing} waited busy_timeout "
             f"({busy_timeout}) for it; retry, or raise StateStoreConfig.busy_timeout"
         )
-    if code.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
-        return StoreError(f"{where} is not a SQLite database or is damaged ({exc}) while {doing}")
+    if read_only and code == "SQLITE_READONLY":
+        return StoreError(
+            f"{doing} would write to {where}, a store opened read-only; "
+            "open it without read_only=True to change it"
+        )
+    if code.startswith("SQLITE_NOTADB"):
+        return StoreError(
+            f"{where} is not a descartes_nb database: not a SQLite database, or its header "
+            f"is damaged ({exc}) while {doing}"
+        )
+    if is_damage(exc):
+        return StoreError(f"{where} is damaged ({exc}) while {doing}")
     return StoreError(f"{where} failed while {doing}: {exc} ({code or type(exc).__name__})")

@@ -10,11 +10,11 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeAlias
 
 from ..core.history import StateHistoryEntry
 from ..core.serialization import SerializedWorkflow
-from ..errors import SerializationError, WorkflowNotFoundError
+from ..errors import SerializationError, StoreError, WorkflowNotFoundError
 from .codec import (
     HEADER_COLUMNS,
     TRANSITION_COLUMNS,
@@ -25,8 +25,8 @@ from .codec import (
 
 __all__ = [
     "HistoryColumns",
+    "LoadedWorkflows",
     "history_filter",
-    "integrity_problems",
     "list_workflow_ids",
     "not_found",
     "read_all_workflows",
@@ -35,6 +35,7 @@ __all__ = [
     "read_workflow",
     "snapshot",
     "workflow_key",
+    "workflow_or_error",
 ]
 
 _HEADER: Final = f"SELECT key, {HEADER_COLUMNS} FROM workflows"
@@ -60,6 +61,11 @@ _COLUMNS: Final = (
     "t.duration_us, t.context FROM workflows AS w JOIN transitions AS t ON t.workflow = w.key "
     f"WHERE ({_CHOSEN}) AND (?2 IS NULL OR t.timestamp >= ?2) ORDER BY w.id, t.seq"
 )
+
+
+# Every stored workflow by id, or the reason it cannot be read: a stored value that cannot
+# be decoded (SerializationError), or a damaged page of the file (StoreError, see salvage).
+LoadedWorkflows: TypeAlias = list[tuple[str, SerializedWorkflow | SerializationError | StoreError]]
 
 
 class HistoryColumns(NamedTuple):
@@ -91,7 +97,9 @@ def snapshot(conn: sqlite3.Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        conn.execute("COMMIT")  # a read transaction: ending it writes nothing
+        # A read transaction: rolling it back writes nothing, as a commit would, and
+        # unlike a commit it also succeeds after a read that found a damaged page.
+        conn.execute("ROLLBACK")
 
 
 def workflow_key(conn: sqlite3.Connection, workflow_id: str) -> int:
@@ -131,30 +139,29 @@ def read_workflow(conn: sqlite3.Connection, workflow_id: str) -> SerializedWorkf
         return _workflow(row, [r[1:] for r in rows])
 
 
-def read_all_workflows(
-    conn: sqlite3.Connection,
-) -> list[tuple[str, SerializedWorkflow | SerializationError]]:
+def read_all_workflows(conn: sqlite3.Connection) -> LoadedWorkflows:
     """Read every workflow, by id; an unreadable one gives the error instead.
 
     One query streams the history rows of all workflows, grouped by workflow: much faster
     than a query per workflow, and only one workflow's rows are held at a time.
     """
-    out: list[tuple[str, SerializedWorkflow | SerializationError]] = []
+    out: LoadedWorkflows = []
     with snapshot(conn):
         headers = {row[0]: row for row in conn.execute(_HEADER)}
         rows = conn.execute(f"{_WINDOWS} ORDER BY t.workflow, t.seq")
         for key, group in itertools.groupby(rows, key=operator.itemgetter(0)):
             header = headers.pop(key, None)
             if header is not None:  # else rows of no workflow: nothing to recover
-                out.append((header[1], _checked(header, [r[1:] for r in group])))
-        out += [(header[1], _checked(header, [])) for header in headers.values()]
+                out.append((header[1], workflow_or_error(header, [r[1:] for r in group])))
+        out += [(header[1], workflow_or_error(header, [])) for header in headers.values()]
     out.sort(key=operator.itemgetter(0))
     return out
 
 
-def _checked(
+def workflow_or_error(
     header: tuple[Any, ...], rows: list[tuple[Any, ...]]
 ) -> SerializedWorkflow | SerializationError:
+    """A workflow from its row (key first) and its window of history rows, or why not."""
     try:
         return _workflow(header, rows)
     except SerializationError as exc:
@@ -256,9 +263,3 @@ def list_workflow_ids(
         (state, definition),
     ).fetchall()
     return [row[0] for row in rows]
-
-
-def integrity_problems(conn: sqlite3.Connection) -> list[str]:
-    """What ``PRAGMA integrity_check`` finds wrong (an empty list when the file is sound)."""
-    found = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
-    return [] if found == ["ok"] else found

@@ -16,7 +16,7 @@ from ..core.lifecycle import LIFECYCLE
 from ..core.machine import WorkflowStateMachine
 from ..core.ports import WorkflowStore
 from ..core.serialization import SerializedWorkflow
-from ..errors import RecoveryError, SerializationError
+from ..errors import RecoveryError, SerializationError, StoreError
 
 __all__ = ["RecoveryFailure", "RecoveryReport", "WorkflowRecovery", "cyclic_gc_paused"]
 
@@ -28,7 +28,7 @@ class RecoverableStore(WorkflowStore, Protocol):
 
     async def load_all_workflows(
         self,
-    ) -> list[tuple[str, SerializedWorkflow | SerializationError]]:
+    ) -> list[tuple[str, SerializedWorkflow | SerializationError | StoreError]]:
         """Every stored workflow by id; for an unreadable one, the reason instead."""
         ...
 
@@ -138,6 +138,9 @@ class WorkflowRecovery:
     async def recover_all_workflows(self) -> RecoveryReport:
         """Rebuild every stored workflow; report those that cannot be, without stopping.
 
+        On a damaged database, the workflows that can still be read are rebuilt and the
+        others reported (``SqliteWorkflowStore.load_all_workflows``).
+
         Raises:
             StoreError: the database itself cannot be read.
         """
@@ -147,7 +150,7 @@ class WorkflowRecovery:
             loaded = await self._store.load_all_workflows()
             for i, (workflow_id, item) in enumerate(loaded, 1):
                 try:
-                    if isinstance(item, SerializationError):
+                    if isinstance(item, SerializationError | StoreError):
                         raise RecoveryError(
                             f"workflow {workflow_id!r} cannot be recovered: {item}"
                         ) from item

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Final
 
-from ..errors import SchemaVersionError
+from ..errors import SchemaVersionError, StoreError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "initialize_schema", "schema_version"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "check_schema", "initialize_schema", "schema_version"]
 
 # Each migration is (name, statements); migration i (1-based) brings user_version to i.
 # Never edit a released migration: append a new one.
@@ -72,6 +72,8 @@ MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
+# The tables that tell a descartes_nb database from any other SQLite file.
+_TABLES: Final = ("checkpoints", "transitions", "workflows")
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -108,16 +110,56 @@ def initialize_schema(conn: sqlite3.Connection, where: str) -> int:
     return applied
 
 
+def check_schema(conn: sqlite3.Connection, where: str) -> None:
+    """Check, reading only, that the database is ours and at the schema this code reads.
+
+    Raises:
+        StoreError: it is not a descartes_nb database (an empty file, another program's).
+        SchemaVersionError: it was written by a newer schema, or needs migrating.
+    """
+    version = schema_version(conn)
+    missing = _missing_tables(conn, where, version)
+    if missing is not None:
+        raise missing
+    if version > SCHEMA_VERSION:
+        raise _newer(version, where)
+    if version < SCHEMA_VERSION:  # pragma: no cover - SCHEMA_VERSION 1 has no older one
+        raise SchemaVersionError(
+            f"database {where!r} has schema version {version}, older than this descartes_nb "
+            f"reads ({SCHEMA_VERSION}); open it once for writing to migrate it"
+        )
+
+
 def _behind(conn: sqlite3.Connection, where: str) -> bool:
     """Whether migrations are missing (raising if the database is ahead of us)."""
     version = schema_version(conn)
-    _check_version(version, where)
+    if version > SCHEMA_VERSION:
+        # Another program's database may use user_version too: say what it is.
+        raise _missing_tables(conn, where, version) or _newer(version, where)
     return version < SCHEMA_VERSION
 
 
-def _check_version(version: int, where: str) -> None:
-    if version > SCHEMA_VERSION:
-        raise SchemaVersionError(
-            f"database {where!r} has schema version {version}, newer than this descartes_nb "
-            f"reads (versions 0 to {SCHEMA_VERSION}); upgrade descartes_nb to open it"
-        )
+def _missing_tables(conn: sqlite3.Connection, where: str, version: int) -> StoreError | None:
+    """The error for a database that is not ours, or None when it has our tables."""
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    tables = sorted(name for (name,) in rows)
+    missing = [name for name in _TABLES if name not in tables]
+    if not tables:
+        why = "it holds no tables"
+    elif missing:
+        why = f"it has no {missing[-1]!r} table (its tables: {tables})"
+    elif version == 0:
+        why = "its tables were not made by descartes_nb (PRAGMA user_version is 0)"
+    else:
+        return None
+    return StoreError(
+        f"{where!r} is not a descartes_nb database: {why}; descartes_nb reads the files "
+        "a SqliteWorkflowStore writes"
+    )
+
+
+def _newer(version: int, where: str) -> SchemaVersionError:
+    return SchemaVersionError(
+        f"database {where!r} has schema version {version}, newer than this descartes_nb "
+        f"reads (versions 0 to {SCHEMA_VERSION}); upgrade descartes_nb to open it"
+    )

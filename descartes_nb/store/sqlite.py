@@ -15,7 +15,7 @@ from ..core.history import StateHistoryEntry
 from ..core.ports import WorkflowChange
 from ..core.serialization import SerializedWorkflow
 from ..errors import SerializationError, StoreError
-from . import checkpoint, loopwrite, reads, writes
+from . import checkpoint, loopwrite, reads, salvage, writes
 from .batch import GroupCommit, StoreStats
 from .checkpoint import Checkpoint
 from .codec import header_row, json_text, time_text, transition_row, transition_rows
@@ -50,6 +50,9 @@ class SqliteWorkflowStore:
         path_or_url: a file path or a ``sqlite:///path`` URL (``workflows.db`` by default).
         config: history retention and SQLite settings.
         clock: the time checkpoints and restores are stamped with.
+        read_only: only read the file: no migration, no WAL switch, not a byte written
+            (also on a read-only file system); every write raises ``StoreError``. A file
+            that is not a descartes_nb database is refused on ``open``.
 
     Example:
         >>> import asyncio, tempfile, os
@@ -70,8 +73,13 @@ class SqliteWorkflowStore:
         config: StateStoreConfig | None = None,
         *,
         clock: Clock | None = None,
+        read_only: bool = False,
     ) -> None:
         self._path = database_path(path_or_url)
+        if not isinstance(read_only, bool):
+            raise TypeError(f"read_only must be True or False, got {read_only!r}")
+        if read_only and self._path == ":memory:":
+            raise ValueError("a read-only store needs a database file, got ':memory:'")
         self._config = config or StateStoreConfig()
         if not isinstance(self._config, StateStoreConfig):
             raise TypeError(f"config must be a StateStoreConfig, got {config!r}")
@@ -79,7 +87,7 @@ class SqliteWorkflowStore:
         self._retention = writes.Retention(
             self._config.history_limit, self._config.history_max_age
         )
-        self._connection = ConnectionThread(self._path, self._config)
+        self._connection = ConnectionThread(self._path, self._config, read_only=read_only)
         self._loop_commits: loopwrite.LoopCommits | None = None
         self._writer = GroupCommit(self._write_batch, self._config.max_batch, self._write_now)
         self._encoder = ChangeEncoder()
@@ -95,6 +103,11 @@ class SqliteWorkflowStore:
         return self._config
 
     @property
+    def read_only(self) -> bool:
+        """Whether the store only reads its file (``read_only=True``)."""
+        return self._connection.read_only
+
+    @property
     def is_open(self) -> bool:
         """Whether the store is open."""
         return self._connection.is_open
@@ -105,20 +118,26 @@ class SqliteWorkflowStore:
         return self._writer.stats
 
     def __repr__(self) -> str:
-        return f"<SqliteWorkflowStore {self._path!r} {'open' if self.is_open else 'closed'}>"
+        mode = " read-only" if self.read_only else ""
+        return f"<SqliteWorkflowStore {self._path!r} {'open' if self.is_open else 'closed'}{mode}>"
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def open(self) -> Self:
-        """Connect, switch to WAL, and bring the schema up to date.
+        """Connect, switch to WAL, and bring the schema up to date (read-only: check it).
+
+        A failed open leaves the file as it was, journal mode included.
 
         Raises:
-            StoreError: the file cannot be opened or is not a SQLite database.
+            StoreError: the file cannot be opened or is not a SQLite database; read-only,
+                it is not a descartes_nb database.
             SchemaVersionError: the database was written by a newer schema.
         """
         if self.is_open:
             return self
         await self._connection.open()
+        if self.read_only:
+            return self
         try:
             conn = await self._run(
                 "opening", loopwrite.open_loop_connection, self._path, self._config
@@ -278,9 +297,16 @@ class SqliteWorkflowStore:
 
     async def load_all_workflows(
         self,
-    ) -> list[tuple[str, SerializedWorkflow | SerializationError]]:
-        """Read every stored workflow, by id; for an unreadable one, the reason instead."""
-        return await self._run("loading all workflows", reads.read_all_workflows)
+    ) -> list[tuple[str, SerializedWorkflow | SerializationError | StoreError]]:
+        """Read every stored workflow, by id; for an unreadable one, the reason instead.
+
+        On a damaged file, every workflow that can still be read is, one by one; a damaged
+        page fails only the workflows whose rows it holds (``StoreError`` as the reason).
+
+        Raises:
+            StoreError: no workflow at all can be read.
+        """
+        return await self._run("loading all workflows", salvage.read_all_workflows)
 
     async def get_workflow_history(
         self, workflow_id: str, *, since_seq: int = 0, limit: int | None = None
@@ -337,7 +363,7 @@ class SqliteWorkflowStore:
 
     async def check_integrity(self) -> list[str]:
         """What ``PRAGMA integrity_check`` finds wrong with the file (empty when sound)."""
-        return await self._run("checking integrity", reads.integrity_problems)
+        return await self._run("checking integrity", salvage.integrity_problems)
 
     # -- checkpoints ---------------------------------------------------------------------
 
