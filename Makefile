@@ -17,7 +17,15 @@ demo: $(STAMP)
 	$(BIN)/descartes-nb demo
 
 ## test: every test: lint and types, unit, property and doctests with coverage, notebooks
-test: lint unit notebooks
+# Every stage runs even when an earlier one failed (a failing browser test in unit must not
+# keep the notebooks from being checked); the target fails at the end, naming the stages.
+STAGES := lint unit notebooks
+test: $(STAMP)
+	@failed=; \
+	for stage in $(STAGES); do \
+		$(MAKE) --no-print-directory $$stage || failed="$$failed $$stage"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test: failed:$$failed" >&2; exit 1; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
