@@ -26,7 +26,7 @@ from .lifecycle import LIFECYCLE
 from .ports import WorkflowChange
 from .refusal import refusal
 from .serialization import SerializedWorkflow
-from .snapshot import canonical_history, check_snapshot, resolve_definition
+from .snapshot import canonical_history, check_snapshot, check_values, resolve_definition
 from .timers import WorkflowTimers, entry_times
 
 if TYPE_CHECKING:
@@ -356,10 +356,12 @@ class WorkflowStateMachine:
         """Write the whole workflow to ``store``; from then on each change is committed there.
 
         Raises:
+            SerializationError: a value cannot be stored (a time or count out of range).
             StoreError: the store could not write it (the machine stays unattached).
         """
         lock = self._lock or self._make_lock()
         async with lock:
+            check_values(self.serialize())
             await store.save_workflow(self)
             self._store = store
             self._lock_free = False
@@ -612,9 +614,12 @@ class WorkflowStateMachine:
             max_history: overrides the serialized ``max_history``.
 
         Raises:
-            SerializationError: the definition is missing or different, or the snapshot
-                does not fit it (unknown states, a broken history chain).
+            SerializationError: a value of the snapshot is wrong or out of range (see
+                ``snapshot.check_values``), the definition is missing or different, or the
+                snapshot does not fit it (unknown states, a broken history chain).
         """
+        # A checked copy: the machine shares nothing the caller could still change.
+        serialized = check_values(serialized)
         definition = resolve_definition(serialized, definition)
         check_snapshot(serialized, definition)
         sm = cls(

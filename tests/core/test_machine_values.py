@@ -7,6 +7,7 @@ refused with the library's own error before anything changes.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import pickle
 import sys
@@ -197,6 +198,28 @@ async def test_an_event_is_frozen_when_made_so_it_can_be_shared(make_workflow):
     assert entries[0].event_data is entries[1].event_data is event.data
 
 
+async def test_deserialize_copies_a_hand_built_snapshot(make_workflow):
+    sw = (await _started(make_workflow)).serialize()
+    context: Any = {"items": [1]}
+    hand_built = dataclasses.replace(sw, context=context)
+    sm = dn.WorkflowStateMachine.deserialize(hand_built)
+    context["items"].append(2)
+    context["new"] = True
+    assert sm.context == {"items": [1]}
+    items: Any = sm.context["items"]
+    with pytest.raises(TypeError, match="read-only"):
+        items.append(3)
+
+
+async def test_deserialize_checks_a_hand_built_snapshot_context(make_workflow):
+    sw = (await _started(make_workflow)).serialize()
+    bad: Any
+    for bad in ({"a": {1, 2}}, {"n": 10**700}, ["not", "a", "mapping"]):
+        hand_built = dataclasses.replace(sw, context=bad)
+        with pytest.raises(dn.SerializationError, match="context"):
+            dn.WorkflowStateMachine.deserialize(hand_built)
+
+
 async def test_rollback_restores_a_frozen_context(make_workflow):
     sm = make_workflow()
     await sm.process_event("Start")
@@ -384,3 +407,9 @@ def test_any_change_to_any_nested_context_value_raises_and_changes_nothing(value
         pytest.fail(f"{name} changed a context value")
     assert (sm.serialize().to_json(), sm.version) == before
     assert sm.context == {"v": value}
+
+
+async def _started(make_workflow) -> dn.WorkflowStateMachine:
+    sm: dn.WorkflowStateMachine = make_workflow()
+    await sm.process_event("Start")
+    return sm

@@ -29,6 +29,14 @@ DAMAGE = {
         f"UPDATE transitions SET event_data = '{DEEP}' WHERE seq = 2",
         "nests deeper than the 100 levels allowed",
     ),
+    "version out of range": (
+        f"UPDATE workflows SET version = {2**53}",
+        "version must be an int >= 0 and <= 9007199254740991",
+    ),
+    "timestamp out of range": (
+        "UPDATE transitions SET timestamp = '9999-12-31T00:00:00.000000Z' WHERE seq = 1",
+        "timestamp '9999-12-31T00:00:00+00:00' is out of range",
+    ),
 }
 
 
