@@ -162,6 +162,7 @@ def test_parse_guard_refuses_non_text():
         ("2 ** context.n > 1", {"n": 100}, ValueError),
         ("context.n ** 64 > 1", {"n": 2**100}, OverflowError),
         ("context.n * context.n > 1", {"n": 2**3000}, OverflowError),
+        ("context.n + context.n > 1", {"n": 2**MAX_INT_BITS - 1}, OverflowError),
     ],
 )
 def test_guard_fails_at_run_time_on_bad_values(text, context, error):

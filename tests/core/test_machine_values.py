@@ -365,6 +365,12 @@ def test_workflow_event_refuses_what_it_cannot_be(make):
     assert isinstance(info.value, ValueError)
 
 
+def test_workflow_event_keeps_a_name_of_a_str_subclass_as_plain_str():
+    event = dn.WorkflowEvent(dn.WorkflowState.RUNNING)
+    assert event.name == "Running"
+    assert type(event.name) is str
+
+
 async def test_process_event_refuses_an_event_that_is_not_one(make_workflow):
     sm = make_workflow()
     before = snapshot(sm)

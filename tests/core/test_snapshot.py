@@ -115,6 +115,9 @@ PLUS_ONE = timezone(timedelta(hours=1))
         pytest.param({"workflow_id": ""}, "workflow_id must be a non-empty str", id="empty-id"),
         pytest.param({"state": 3}, "state must be a str", id="state"),
         pytest.param({"history": "abc"}, "history must be a tuple", id="history"),
+        pytest.param(
+            {"history": ("entry",)}, "history\\[0\\] must be a StateHistoryEntry", id="entry"
+        ),
     ],
 )
 async def test_deserialize_refuses_a_hand_built_snapshot_out_of_range(sample, change, message):
