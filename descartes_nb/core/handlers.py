@@ -171,9 +171,6 @@ async def run_hooks(
     if hooks.on_enter:
         for state in step.entered:
             await call_handler(hooks.on_enter, state, draft, state=state, **where)
-    if draft is None:
+    if draft is None or is_same(draft, context):  # (is_same never calls == on non-JSON)
         return context
-    # Checked before it is compared: comparing a value that is not JSON can itself raise
-    # (a numpy array's == has no single truth value).
-    changed = to_context(draft, f"context after handlers for event {event.name!r}")
-    return context if changed == context and is_same(changed, context) else changed
+    return to_context(draft, f"context after handlers for event {event.name!r}")

@@ -158,6 +158,7 @@ class FrozenList(list[JSONValue]):
 
 _new_dict: Final = dict.__new__
 _fill_dict: Final = dict.update
+_set_item: Final = dict.__setitem__
 _new_list: Final = list.__new__
 _fill_list: Final = list.extend
 
@@ -170,18 +171,27 @@ def _frozen_dict(items: dict[str, JSONValue], depth: int) -> FrozenDict:
 
 
 EMPTY_CONTEXT: Final = _frozen_dict({}, 1)
+_OBJECTS: Final = frozenset({dict, FrozenDict})
+_ARRAYS: Final = frozenset({list, FrozenList})
 
 
 def with_item(context: Mapping[str, JSONValue], key: str, value: JSONValue) -> FrozenDict:
     """``context`` with ``key`` set to ``value``, both already checked (and ``value`` frozen)."""
-    items = dict(context)
-    items[key] = value
-    inner = 0
-    for item in items.values():
-        kind = type(item)
-        if (kind is FrozenDict or kind is FrozenList) and item._depth > inner:  # type: ignore[union-attr]
-            inner = item._depth  # type: ignore[union-attr]
-    return _frozen_dict(items, inner + 1)
+    frozen: FrozenDict = _new_dict(FrozenDict)
+    _fill_dict(frozen, context)
+    old = _depth_of(frozen.get(key))
+    _set_item(frozen, key, value)
+    depth = _depth_of(context) if type(context) is FrozenDict else 1
+    if old + 1 < depth:  # the value replaced was not the deepest: no need to look at all
+        frozen._depth = max(depth, _depth_of(value) + 1)
+    else:
+        frozen._depth = max(map(_depth_of, frozen.values()), default=0) + 1
+    return frozen
+
+
+def _depth_of(value: object) -> int:
+    kind = type(value)
+    return value._depth if kind is FrozenDict or kind is FrozenList else 0  # type: ignore[attr-defined]
 
 
 def _frozen_list(items: list[JSONValue], depth: int) -> FrozenList:
@@ -258,24 +268,27 @@ def thaw(value: object) -> JSONValue:
 
 
 def is_same(a: object, b: object) -> bool:
-    """Whether two checked values are equal and alike throughout.
+    """Whether two values hold the same JSON, frozen or not (a draft and its original, say).
 
     Stricter than ``==``, for which ``1``, ``1.0`` and ``True`` are equal and ``0.0`` equals
     ``-0.0``, though each reads back from JSON as itself: a change between them is a change.
+    Never calls ``==`` on anything but JSON scalars, so a value that is not JSON (whose
+    ``==`` may raise, as a numpy array's does) is simply not the same.
     """
     if a is b:
         return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict) and isinstance(b, dict):
+    kind = type(a)
+    if kind in _SCALARS:
+        if kind is not type(b) or a != b:
+            return False
+        return kind is not float or a != 0 or math.copysign(1, a) == math.copysign(1, b)  # type: ignore[arg-type]
+    if isinstance(a, dict) and isinstance(b, dict) and kind in _OBJECTS and type(b) in _OBJECTS:
         return len(a) == len(b) and all(
             key in b and is_same(item, b[key]) for key, item in a.items()
         )
-    if isinstance(a, list) and isinstance(b, list):
+    if isinstance(a, list) and isinstance(b, list) and kind in _ARRAYS and type(b) in _ARRAYS:
         return len(a) == len(b) and all(map(is_same, a, b))
-    if isinstance(a, float) and isinstance(b, float) and a == b == 0:
-        return math.copysign(1, a) == math.copysign(1, b)
-    return bool(a == b)
+    return False
 
 
 def _freeze(value: object, room: int) -> JSONValue:
