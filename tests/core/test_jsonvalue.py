@@ -17,6 +17,7 @@ from descartes_nb.core.jsonvalue import (
     MAX_NESTING,
     FrozenDict,
     FrozenList,
+    is_same,
     thaw,
     to_context,
     to_json_value,
@@ -94,3 +95,39 @@ def test_thaw_gives_plain_changeable_copies():
     assert [type(thawed), type(thawed["a"]), type(thawed["a"][1])] == [dict, list, dict]
     assert thaw(3) == 3
     assert type(copy.deepcopy(frozen["a"])) is list
+
+
+class Unequal:
+    """A value whose == must never be called (as a numpy array's cannot answer)."""
+
+    def __eq__(self, other: object) -> bool:
+        raise AssertionError("== called on a value that is not JSON")
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ({"a": [1, {"b": None}]}, {"a": [1, {"b": None}]}, True),
+        ({"a": 1}, {"a": True}, False),
+        ({"a": 1}, {"a": 1.0}, False),
+        ([0.0], [-0.0], False),
+        ([-0.0], [-0.0], True),
+        ({"a": 1}, {"a": 1, "b": 2}, False),
+        ({"a": 1}, {"b": 1}, False),
+        ([1, 2], [2, 1], False),
+        ({"a": [1]}, {"a": {"0": 1}}, False),
+        ({"a": Unequal()}, {"a": [1]}, False),
+        ([Unequal()], [Unequal()], False),
+        ((1,), [1], False),  # a tuple is not a checked value
+    ],
+)
+def test_is_same_compares_a_draft_with_its_frozen_original_strictly(a, b, same):
+    frozen = to_json_value(b, "v") if isinstance(b, dict | list) and not _holds_unequal(b) else b
+    assert is_same(a, frozen) is same
+
+
+def _holds_unequal(value: dict[str, object] | list[object]) -> bool:
+    items = value.values() if isinstance(value, dict) else value
+    return any(isinstance(item, Unequal) for item in items)
