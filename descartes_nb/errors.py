@@ -4,7 +4,8 @@ The hierarchy::
 
     StateMachineError
     ├── DefinitionError               invalid definition; .source .workflow .state .key say where
-    ├── SerializationError            a context value or snapshot that is not JSON / not our format
+    ├── SerializationError            a value or snapshot that is not JSON / not our format,
+    │                                 or out of range (also a ValueError)
     ├── WorkflowError                 refusal on one workflow; .workflow_id, .state, .event
     │   ├── UnknownEventError         event not declared in the definition
     │   ├── InvalidTransitionError    declared, but not allowed from this state
@@ -96,8 +97,14 @@ class DefinitionWarning(StateMachineError, UserWarning):
     """
 
 
-class SerializationError(StateMachineError):
-    """A value is not JSON, or a snapshot is not in a format this version reads."""
+class SerializationError(StateMachineError, ValueError):
+    """A value a workflow would hold is not allowed, or a snapshot is not one this version reads.
+
+    For example a context value or event data that is not JSON, nests too deeply or holds an
+    int too long to read back; a workflow id that is empty or an event name that is not a
+    str; a snapshot field of the wrong type or out of range (a time, a count). Also a
+    ``ValueError``, which is what such a value is.
+    """
 
 
 class WorkflowError(StateMachineError):

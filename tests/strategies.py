@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 import descartes_nb as dn
+from descartes_nb.core.jsonvalue import MAX_INT_DIGITS, MAX_NESTING
 
 LIFECYCLE_EVENTS = ["Start", "Pause", "Resume", "Complete", "Fail", "Timeout", "Retry"]
 
@@ -33,3 +34,40 @@ def lifecycle_events(draw) -> dn.WorkflowEvent:
     if kind == "unknown":
         return dn.WorkflowEvent(draw(st.sampled_from(["Strat", "stop", ""])))
     return dn.WorkflowEvent(draw(st.sampled_from(LIFECYCLE_EVENTS)))
+
+
+def nested(levels: int) -> list[object]:
+    """A list nested ``levels`` deep: [[[...]]]."""
+    value: list[object] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def holding_itself() -> list[object]:
+    """A list that contains itself."""
+    value: list[object] = []
+    value.append(value)
+    return value
+
+
+# Any value a user might try to put in a context: JSON or not, deep, long or odd.
+any_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(MAX_INT_DIGITS - 2, 5000).map(lambda digits: -(10**digits))
+    | st.floats()
+    | st.text(max_size=4)
+    | st.binary(max_size=2)
+    | st.sets(st.integers(), max_size=2)
+    | st.integers(MAX_NESTING - 3, 3000).map(nested)
+    | st.builds(holding_itself)
+    | st.builds(object),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner)
+        | st.dictionaries(st.text(max_size=3) | st.integers(), inner, max_size=3)
+    ),
+    max_leaves=8,
+)

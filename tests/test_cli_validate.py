@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+import descartes_nb as dn
 from descartes_nb.cli import main
+
+from .core.test_expr import DEEP_SUM, toml_with_guard
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -79,3 +82,26 @@ def test_validate_runs_as_a_program_with_its_exit_status(args, status):
     assert done.returncode == status
     assert done.stdout.splitlines()[0].startswith(str(path))
     assert done.stderr == ""
+
+
+@pytest.mark.parametrize("command", ["validate", "render", "recover"])
+def test_cli_reports_a_deep_guard_instead_of_crashing(command, tmp_path, capsys):
+    path = tmp_path / "deep.toml"
+    path.write_text(toml_with_guard(DEEP_SUM), encoding="utf-8")
+    db = tmp_path / "wf.db"
+    dn.run_sync(_write_one_workflow(db))
+    args = {
+        "validate": ["validate", str(path)],
+        "render": ["render", str(path), "--format", "dot"],
+        "recover": ["recover", str(db), "--definitions", str(path)],
+    }[command]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert f"{path}:4: " in captured.out + captured.err
+    assert "operations nest 496 levels deep" in captured.out + captured.err
+    assert "Traceback" not in captured.err
+
+
+async def _write_one_workflow(db) -> None:
+    async with dn.SqliteWorkflowStore(db) as store:
+        await dn.WorkflowStateMachine("job-1", store=store).process_event("Start")

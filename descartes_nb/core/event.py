@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
-from .jsonvalue import JSONValue
+from ..errors import SerializationError
+from .jsonvalue import JSONValue, to_json_value
 
 __all__ = ["ROLLBACK", "WorkflowEvent"]
 
@@ -19,6 +20,13 @@ class WorkflowEvent:
     A custom event whose name the definition maps to an allowed transition moves the
     workflow like any other event; otherwise it is recorded as an internal event
     (``from_state == to_state``).
+
+    ``data`` is checked and kept as a read-only copy (see ``core/jsonvalue.py``): the event
+    can be shared, processed by many workflows, and kept by handlers, and none of that can
+    change what a workflow recorded.
+
+    Raises:
+        SerializationError: ``name`` is not a str, or ``data`` is not JSON.
 
     Example:
         >>> WorkflowEvent.fail("disk full")
@@ -39,11 +47,26 @@ class WorkflowEvent:
     TIMEOUT: ClassVar[WorkflowEvent]
     ROLLBACK: ClassVar[WorkflowEvent]
 
+    def __post_init__(self) -> None:
+        if type(self.name) is not str:
+            if not isinstance(self.name, str):
+                raise SerializationError(
+                    f"an event name must be a str, got {self.name!r} of type "
+                    f"{type(self.name).__name__}"
+                )
+            object.__setattr__(self, "name", str.__str__(self.name))  # a str subclass, plainly
+        if self.data is not None:
+            data = to_json_value(self.data, f"data of event {self.name!r}")
+            if data is not self.data:
+                object.__setattr__(self, "data", data)
+        if type(self.is_custom) is not bool:
+            raise SerializationError(f"is_custom must be True or False, got {self.is_custom!r}")
+
     @classmethod
     def fail(cls, message: str) -> WorkflowEvent:
         """Return the ``Fail`` event carrying ``message`` (data ``{"message": message}``)."""
         if not isinstance(message, str):
-            raise TypeError(f"a failure message must be str, got {message!r}")
+            raise SerializationError(f"a failure message must be a str, got {message!r}")
         return cls("Fail", {"message": message})
 
     @classmethod

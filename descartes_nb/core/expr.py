@@ -44,7 +44,10 @@ __all__ = ["MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "Expression", "parse_guard
 MAX_LENGTH: Final = 1000
 """The longest guard text accepted, in characters."""
 MAX_DEPTH: Final = 32
-"""The deepest nesting of parentheses, lists and unary operators accepted."""
+"""The deepest nesting accepted: of parentheses, lists, unary operators and ``**`` in the
+text, and of operations in the parsed tree (``a + b + c`` nests two deep). Parsing,
+checking, compiling and evaluating a guard recurse through that nesting, so this bound
+keeps every one of them far from Python's recursion limit."""
 _MAX_DIGITS: Final = 30
 
 _TOKEN: Final = re.compile(
@@ -120,6 +123,7 @@ def parse_guard(text: str) -> Expression:
         if len(text) > MAX_LENGTH:
             raise _Refused(f"a guard may be at most {MAX_LENGTH} characters, got {len(text)}", 1)
         tree = _Parser(text).parse()
+        _check_depth(tree)
         _check_constants(tree)
     except _Refused as exc:
         shown = text if len(text) <= 80 else text[:77] + "..."
@@ -127,6 +131,21 @@ def parse_guard(text: str) -> Expression:
             f"guard {shown!r}: {exc} (at column {exc.column})", key="guard"
         ) from None
     return Expression(text.strip(), tree)
+
+
+def _check_depth(tree: Node) -> None:
+    """Refuse a tree nested deeper than MAX_DEPTH (measured without recursing, to be safe)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in _children(node))
+    if deepest > MAX_DEPTH:
+        raise _Refused(
+            f"operations nest {deepest} levels deep, deeper than the {MAX_DEPTH} allowed "
+            "(each operator of a chain such as a + b + c adds one)",
+            1,
+        )
 
 
 def _check_constants(tree: Node) -> None:
@@ -289,7 +308,9 @@ class _Parser:
                 token.column,
             )
         if self.take("**"):
-            exponent = self.parse_unary()  # right-associative, like Python
+            self.nest()  # right-associative, like Python: a chain of ** recurses here
+            exponent = self.parse_unary()
+            self.depth -= 1
             return Binary("**", base, exponent)
         return base
 

@@ -2,8 +2,10 @@
 
 ``expr.py`` turns text into these nodes; this module says what they mean. Values are JSON
 values. Equality never mixes booleans and numbers; ordering is defined between two numbers
-or two strings and is false otherwise; arithmetic takes numbers only and is bounded (an
-integer result may have at most ``MAX_INT_BITS`` bits, an exponent at most ``MAX_EXPONENT``).
+or two strings and is false otherwise; arithmetic takes numbers only and is bounded before
+it is computed (an integer operand or result may have at most ``MAX_INT_BITS`` bits, an
+exponent at most ``MAX_EXPONENT``), so that no guard can hold the event loop for long
+whatever numbers the context or the event data bring.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ __all__ = [
 MAX_EXPONENT: Final = 64
 """The largest exponent (in absolute value) ``**`` accepts."""
 MAX_INT_BITS: Final = 4096
-"""The largest integer an arithmetic operation may produce, in bits."""
+"""The largest integer an arithmetic operation may take or produce, in bits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,15 +172,37 @@ _ARITHMETIC: Final[Mapping[str, Callable[[int | float, int | float], int | float
 
 def _arithmetic(op: str, a: object, b: object) -> int | float:
     if not (_is_number(a) and _is_number(b)):
-        raise TypeError(f"operator {op!r} needs two numbers, got {a!r} and {b!r}")
+        raise TypeError(f"operator {op!r} needs two numbers, got {a!r:.80} and {b!r:.80}")
     assert isinstance(a, int | float)
     assert isinstance(b, int | float)
+    _check_size(op, a, b)
     result = _ARITHMETIC[op](a, b)
     if isinstance(result, int) and result.bit_length() > MAX_INT_BITS:
         raise OverflowError(f"the result of {op!r} has more than {MAX_INT_BITS} bits")
     if isinstance(result, complex):  # a negative number to a fractional power
         raise ValueError(f"{a!r} {op} {b!r} is not a real number")
     return result
+
+
+def _check_size(op: str, a: int | float, b: int | float) -> None:
+    """Refuse, before computing it, an operation on integers too long to be cheap.
+
+    Integer multiplication and division take time that grows with the operands' length (62 s
+    for ``//`` on two 11-million-bit integers); with operands of at most ``MAX_INT_BITS`` bits
+    every operation takes microseconds, and a product is refused if it could be longer.
+    """
+    bits_a = a.bit_length() if isinstance(a, int) else 0
+    bits_b = b.bit_length() if isinstance(b, int) else 0
+    if bits_a > MAX_INT_BITS or bits_b > MAX_INT_BITS:
+        raise OverflowError(
+            f"operator {op!r} refused: an operand has {max(bits_a, bits_b)} bits, more than "
+            f"the {MAX_INT_BITS} allowed"
+        )
+    if op == "*" and bits_a + bits_b > MAX_INT_BITS:
+        raise OverflowError(
+            f"operator '*' refused: the product of a {bits_a}-bit and a {bits_b}-bit integer "
+            f"could have more than the {MAX_INT_BITS} bits allowed"
+        )
 
 
 def _negate(value: object) -> int | float:
@@ -266,14 +290,11 @@ def _compile_compare(node: Node) -> Function:
 
 def _compile_bool(node: Node) -> Function:
     assert isinstance(node, BoolOp)
-    combined = compile_node(node.items[0])
-    for item in node.items[1:]:
-        combined = (
-            _both(combined, compile_node(item))
-            if node.op == "and"
-            else _either(combined, compile_node(item))
-        )
-    return combined
+    items = [compile_node(item) for item in node.items]
+    if len(items) == 2:  # the common case: one closure calling two
+        return _both(*items) if node.op == "and" else _either(*items)
+    # A loop rather than nested closures, whose depth would grow with the number of items.
+    return _all(items) if node.op == "and" else _any(items)
 
 
 def _both(first: Function, second: Function) -> Function:
@@ -282,6 +303,20 @@ def _both(first: Function, second: Function) -> Function:
 
 def _either(first: Function, second: Function) -> Function:
     return lambda context, data: bool(first(context, data) or second(context, data))
+
+
+def _all(items: list[Function]) -> Function:
+    def every(context: Mapping[str, JSONValue], data: JSONValue) -> bool:
+        return all(item(context, data) for item in items)
+
+    return every
+
+
+def _any(items: list[Function]) -> Function:
+    def some(context: Mapping[str, JSONValue], data: JSONValue) -> bool:
+        return any(item(context, data) for item in items)
+
+    return some
 
 
 def _compile_list(node: Node) -> Function:

@@ -10,7 +10,7 @@ from ..errors import HandlerError
 from .definition import Guard
 from .engine import Step
 from .event import WorkflowEvent
-from .jsonvalue import JSONValue, to_context, to_json_value
+from .jsonvalue import JSONValue, is_same, thaw, to_context
 
 __all__ = [
     "HOOKS",
@@ -147,14 +147,17 @@ async def run_hooks(
 ) -> Mapping[str, JSONValue]:
     """Run the hooks of one step in order on a draft of ``context``; return the new context.
 
-    The context comes back unchanged (the same object) when no hook changed it.
+    The hooks that take the context get a plain, changeable copy of it (a draft); when they
+    return it is checked and frozen (``to_context``). The context comes back unchanged (the
+    same object) when no hook changed it.
 
     Raises:
         HandlerError: a hook raised (nothing of the draft is kept).
-        SerializationError: the hooks left something that is not JSON in the context.
+        SerializationError: the hooks left something in the context that is not JSON, or
+            that JSON cannot read back as it is (see ``jsonvalue.to_json_value``).
     """
-    draft = to_json_value(context, "context")
-    assert isinstance(draft, dict)
+    draft = thaw(context) if hooks.needs_context else None
+    assert draft is None or isinstance(draft, dict)
     where = {"workflow_id": workflow_id, "event": event.name}
     if hooks.on_event:
         await call_handler(hooks.on_event, step.source, event, state=step.source, **where)
@@ -168,6 +171,6 @@ async def run_hooks(
     if hooks.on_enter:
         for state in step.entered:
             await call_handler(hooks.on_enter, state, draft, state=state, **where)
-    if draft == context:
+    if draft is None or is_same(draft, context):  # (is_same never calls == on non-JSON)
         return context
     return to_context(draft, f"context after handlers for event {event.name!r}")

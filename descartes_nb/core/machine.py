@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from ..errors import (
@@ -22,12 +21,12 @@ from .definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
 from .event import ROLLBACK, WorkflowEvent
 from .handlers import NO_HOOKS, call_guard, hooks_of, run_hooks
 from .history import History, StateHistoryEntry
-from .jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value
+from .jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value, with_item
 from .lifecycle import LIFECYCLE
 from .ports import WorkflowChange
 from .refusal import refusal
 from .serialization import SerializedWorkflow
-from .snapshot import canonical_history, check_snapshot, resolve_definition
+from .snapshot import canonical_history, check_snapshot, check_values, resolve_definition
 from .timers import WorkflowTimers, entry_times
 
 if TYPE_CHECKING:
@@ -126,7 +125,7 @@ class WorkflowStateMachine:
         context: Mapping[str, object] | None = None,
     ) -> None:
         if not isinstance(workflow_id, str) or not workflow_id:
-            raise ValueError(f"workflow_id must be a non-empty str, got {workflow_id!r}")
+            raise SerializationError(f"workflow_id must be a non-empty str, got {workflow_id!r}")
         if not isinstance(definition, WorkflowDefinition):
             raise TypeError(f"definition must be a WorkflowDefinition, got {definition!r}")
         self.workflow_id = workflow_id
@@ -174,7 +173,12 @@ class WorkflowStateMachine:
 
     @property
     def context(self) -> Mapping[str, JSONValue]:
-        """The context, read-only; change it with ``set_context`` or in handlers."""
+        """The context, read-only all the way down; change it with ``set_context`` or in handlers.
+
+        Its objects and arrays are read-only ``dict`` and ``list`` subclasses (see
+        ``core/jsonvalue.py``): handing it out costs nothing, and nothing done with it can
+        change the workflow. ``copy.deepcopy`` gives a plain copy to work on.
+        """
         return self._context
 
     @property
@@ -299,19 +303,21 @@ class WorkflowStateMachine:
         return await self.process_event(WorkflowEvent.ROLLBACK)
 
     async def set_context(self, key: str, value: object) -> None:
-        """Set one context key to a JSON value (copied), durably when there is a store.
+        """Set one context key to a JSON value (kept as a read-only copy), durably with a store.
 
         Raises:
-            SerializationError: ``value`` is not JSON, or ``key`` is not a str.
+            SerializationError: ``key`` is not a str, or ``value`` is not JSON or is beyond
+                what JSON reads back as written (nested deeper than ``MAX_NESTING``, holding
+                itself, an int of more than ``MAX_INT_DIGITS`` digits); nothing changes.
         """
         if not isinstance(key, str):
             raise SerializationError(f"context keys must be str, got {key!r}")
-        checked = to_json_value(value, f"context[{key!r}]")
+        checked = to_json_value(value, f"context[{key!r}]", depth=1)
         if self._timers is not None and self._timers.is_deferred:
             self._timers.arm_deferred()
         lock = self._lock or self._make_lock()
         async with lock:
-            context = MappingProxyType({**self._context, key: checked})
+            context = with_item(self._context, str.__str__(key), checked)
             now = self._clock.now()
             if self._store is not None:
                 await self._store.save_change(
@@ -350,10 +356,12 @@ class WorkflowStateMachine:
         """Write the whole workflow to ``store``; from then on each change is committed there.
 
         Raises:
+            SerializationError: a value cannot be stored (a time or count out of range).
             StoreError: the store could not write it (the machine stays unattached).
         """
         lock = self._lock or self._make_lock()
         async with lock:
+            check_values(self.serialize())
             await store.save_workflow(self)
             self._store = store
             self._lock_free = False
@@ -606,9 +614,12 @@ class WorkflowStateMachine:
             max_history: overrides the serialized ``max_history``.
 
         Raises:
-            SerializationError: the definition is missing or different, or the snapshot
-                does not fit it (unknown states, a broken history chain).
+            SerializationError: a value of the snapshot is wrong or out of range (see
+                ``snapshot.check_values``), the definition is missing or different, or the
+                snapshot does not fit it (unknown states, a broken history chain).
         """
+        # A checked copy: the machine shares nothing the caller could still change.
+        serialized = check_values(serialized)
         definition = resolve_definition(serialized, definition)
         check_snapshot(serialized, definition)
         sm = cls(
@@ -647,4 +658,7 @@ def _unpack_event(event: WorkflowEvent | str, data: JSONValue) -> tuple[str, JSO
         return event.name, event.data, event.is_custom
     if isinstance(event, str):
         return str(event), data, False
-    raise TypeError(f"an event must be a WorkflowEvent or an event name (str), got {event!r}")
+    raise SerializationError(
+        f"an event must be a WorkflowEvent or an event name (str), got {event!r} of type "
+        f"{type(event).__name__}"
+    )

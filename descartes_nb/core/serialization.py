@@ -10,14 +10,35 @@ from typing import Any, Final
 
 from ..errors import SerializationError
 from . import display
+from .duration import MAX_DURATION
 from .history import StateHistoryEntry
-from .jsonvalue import JSONValue, to_context, to_json_value
+from .jsonvalue import MAX_NESTING, JSONValue, to_context, to_json_value
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "SerializedWorkflow"]
+__all__ = [
+    "EARLIEST_TIME",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "LATEST_TIME",
+    "MAX_COUNT",
+    "SerializedWorkflow",
+    "check_time",
+]
 
 FORMAT: Final = "descartes_nb.workflow"
 FORMAT_VERSION: Final = 1
 _MICROSECOND: Final = timedelta(microseconds=1)
+
+MAX_COUNT: Final = 2**53 - 1
+"""The largest seq, version, retry count or max_history a snapshot may hold.
+
+The largest integer a JSON reader that uses doubles (JavaScript, so any browser showing a
+snapshot) reads exactly, and far enough below SQLite's 2**63 to go on counting.
+"""
+EARLIEST_TIME: Final = datetime.min.replace(tzinfo=UTC)
+"""The earliest time a snapshot may hold (in UTC: an offset must not take it out of range)."""
+LATEST_TIME: Final = datetime.max.replace(tzinfo=UTC) - MAX_DURATION
+"""The latest time a snapshot may hold: room is left to arm the longest timeout or retry."""
+_MAX_SPAN_US: Final = (LATEST_TIME - EARLIEST_TIME) // _MICROSECOND
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +107,11 @@ class SerializedWorkflow:
             data = json.loads(text)
         except (ValueError, TypeError) as exc:
             raise SerializationError(f"not JSON: {exc}") from exc
+        except RecursionError:  # a context nests at most MAX_NESTING levels in the format
+            raise SerializationError(
+                f"JSON text nested too deeply to read (contexts and event data nest at most "
+                f"{MAX_NESTING} levels)"
+            ) from None
         return cls.from_dict(data)
 
     @classmethod
@@ -108,7 +134,7 @@ class SerializedWorkflow:
                 f"(this version reads {FORMAT_VERSION})"
             )
         return cls(
-            workflow_id=obj.get("workflow_id", str),
+            workflow_id=obj.name("workflow_id"),
             definition=obj.get("definition", str),
             state=obj.get("state", str),
             context=obj.context("context"),
@@ -121,6 +147,27 @@ class SerializedWorkflow:
             transition_count=obj.count("transition_count"),
             history=_entries_from_list(obj.get("history", list)),
         )
+
+
+def check_time(value: object, where: str) -> datetime:
+    """``value`` as an aware UTC datetime, checked to lie in [EARLIEST_TIME, LATEST_TIME].
+
+    Raises:
+        SerializationError: not an aware datetime, or out of range (also where its offset
+            takes it out of the calendar).
+    """
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise SerializationError(f"{where} must be an aware datetime, got {value!r:.80}")
+    try:
+        utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_TIME <= utc <= LATEST_TIME:
+        raise SerializationError(
+            f"{where} {value.isoformat()!r} is out of range (allowed: "
+            f"{EARLIEST_TIME.isoformat()} to {LATEST_TIME.isoformat()})"
+        )
+    return utc
 
 
 def _time_text(value: datetime) -> str:
@@ -168,7 +215,7 @@ def _entries_from_list(items: list[Any]) -> tuple[StateHistoryEntry, ...]:
                 event=item.get("event", str),
                 event_data=to_json_value(item.raw.get("event_data"), f"history[{i}].event_data"),
                 timestamp=item.time("timestamp"),
-                duration=item.count("duration_us", minimum=None) * _MICROSECOND,
+                duration=item.span_us("duration_us") * _MICROSECOND,
                 context=context,
                 context_before=context_before,
             )
@@ -198,10 +245,28 @@ class _Reader:
             )
         return value
 
-    def count(self, key: str, minimum: int | None = 0) -> int:
+    def name(self, key: str) -> str:
+        value: str = self.get(key, str)
+        if not value:
+            raise SerializationError(f"{self.where}.{key} must be a non-empty str, got ''")
+        return value
+
+    def count(self, key: str, minimum: int = 0) -> int:
         value: int = self.get(key, int)
-        if minimum is not None and value < minimum:
-            raise SerializationError(f"{self.where}.{key} must be >= {minimum}, got {value!r}")
+        if not minimum <= value <= MAX_COUNT:
+            raise SerializationError(
+                f"{self.where}.{key} must be >= {minimum} and <= {MAX_COUNT}, got {value!r}"
+            )
+        return value
+
+    def span_us(self, key: str) -> int:
+        """A duration in microseconds, no longer than the range of times."""
+        value: int = self.get(key, int)
+        if not -_MAX_SPAN_US <= value <= _MAX_SPAN_US:
+            raise SerializationError(
+                f"{self.where}.{key} must be between {-_MAX_SPAN_US} and {_MAX_SPAN_US} "
+                f"(the span of allowed times), got {value!r}"
+            )
         return value
 
     def time(self, key: str) -> datetime:
@@ -214,7 +279,7 @@ class _Reader:
             ) from exc
         if value.tzinfo is None:
             raise SerializationError(f"{self.where}.{key} must carry a UTC offset: {text!r}")
-        return value.astimezone(UTC)
+        return check_time(value, f"{self.where}.{key}")
 
     def context(self, key: str) -> Mapping[str, JSONValue]:
         value = self.get(key, dict)

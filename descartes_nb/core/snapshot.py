@@ -1,14 +1,118 @@
-"""Checking a SerializedWorkflow against the definition it runs, before a machine is built."""
+"""Checking a SerializedWorkflow (its values, then its fit to a definition) before it is used."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
 
 from ..errors import SerializationError
 from .definition import WorkflowDefinition
 from .history import StateHistoryEntry
+from .jsonvalue import JSONValue, to_context, to_json_value
 from .lifecycle import LIFECYCLE
-from .serialization import SerializedWorkflow
+from .serialization import MAX_COUNT, SerializedWorkflow, check_time
 
-__all__ = ["canonical_history", "check_snapshot", "resolve_definition"]
+__all__ = ["canonical_history", "check_snapshot", "check_values", "resolve_definition"]
+
+_COUNTS = (("retry_attempts", 0), ("version", 0), ("transition_count", 0), ("max_history", 1))
+
+
+def check_values(serialized: SerializedWorkflow) -> SerializedWorkflow:
+    """Check every value of a snapshot; return a copy the caller can no longer change.
+
+    A snapshot built by hand holds whatever it was given, so each field is checked for its
+    type and range, times are turned to UTC and contexts and event data into read-only
+    copies (``to_context``); what a machine already froze is shared, not copied.
+
+    Raises:
+        SerializationError: naming the first field that is wrong, and its value.
+    """
+    wid = serialized.workflow_id
+    if not isinstance(wid, str) or not wid:
+        raise SerializationError(f"a snapshot's workflow_id must be a non-empty str, got {wid!r}")
+    where = f"workflow {wid!r}"
+    for name in ("definition", "state"):
+        _check_str(getattr(serialized, name), f"{where} {name}")
+    for name, minimum in _COUNTS:
+        _check_count(getattr(serialized, name), f"{where} {name}", minimum)
+    history = serialized.history
+    if not isinstance(history, tuple | list):
+        raise SerializationError(
+            f"{where} history must be a tuple of entries, got {history!r:.80}"
+        )
+    contexts: dict[int, Mapping[str, JSONValue]] = {}
+    return SerializedWorkflow(
+        workflow_id=str.__str__(wid),
+        definition=serialized.definition,
+        state=serialized.state,
+        context=_context(serialized.context, f"{where} context", contexts),
+        created_at=check_time(serialized.created_at, f"{where} created_at"),
+        updated_at=check_time(serialized.updated_at, f"{where} updated_at"),
+        state_entered_at=check_time(serialized.state_entered_at, f"{where} state_entered_at"),
+        retry_attempts=serialized.retry_attempts,
+        version=serialized.version,
+        max_history=serialized.max_history,
+        transition_count=serialized.transition_count,
+        history=tuple(_entry(e, i, where, contexts) for i, e in enumerate(history)),
+    )
+
+
+def _entry(
+    e: object, index: int, where: str, contexts: dict[int, Mapping[str, JSONValue]]
+) -> StateHistoryEntry:
+    if not isinstance(e, StateHistoryEntry):
+        raise SerializationError(
+            f"{where} history[{index}] must be a StateHistoryEntry, got {e!r:.80}"
+        )
+    at = f"{where} history seq {e.seq!r}"
+    _check_count(e.seq, at, 1)
+    for name in ("from_state", "to_state", "event"):
+        _check_str(getattr(e, name), f"{at} {name}")
+    timestamp = check_time(e.timestamp, f"{at} timestamp")
+    if not isinstance(e.duration, timedelta):
+        raise SerializationError(f"{at} duration must be a timedelta, got {e.duration!r:.80}")
+    try:
+        check_time(timestamp - e.duration, f"{at} timestamp minus duration")
+    except OverflowError:
+        raise SerializationError(
+            f"{at} duration {e.duration!r} is out of range for its timestamp {timestamp}"
+        ) from None
+    return StateHistoryEntry(
+        e.seq,
+        e.from_state,
+        e.to_state,
+        e.event,
+        to_json_value(e.event_data, f"{at} event_data"),
+        timestamp,
+        e.duration,
+        _context(e.context, f"{at} context", contexts),
+        _context(e.context_before, f"{at} context_before", contexts),
+    )
+
+
+def _context(
+    value: object, where: str, seen: dict[int, Mapping[str, JSONValue]]
+) -> Mapping[str, JSONValue]:
+    """Check a context once per object (entries share them; ids stay valid: all are alive)."""
+    found = seen.get(id(value))
+    if found is None:
+        if not isinstance(value, Mapping):
+            raise SerializationError(f"{where} must be a mapping, got {value!r:.80}")
+        found = seen[id(value)] = to_context(value, where)
+    return found
+
+
+def _check_str(value: object, where: str) -> None:
+    if not isinstance(value, str):
+        raise SerializationError(f"{where} must be a str, got {value!r:.80}")
+
+
+def _check_count(value: Any, where: str, minimum: int) -> None:
+    if type(value) is not int or not minimum <= value <= MAX_COUNT:
+        raise SerializationError(
+            f"{where} must be an int >= {minimum} and <= {MAX_COUNT}, got {value!r:.80}"
+        )
 
 
 def resolve_definition(

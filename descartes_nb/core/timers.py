@@ -32,7 +32,7 @@ from .clock import Clock, TimerHandle
 from .definition import RetryPolicy, WorkflowDefinition
 from .duration import format_duration
 from .history import History
-from .jsonvalue import JSONValue
+from .jsonvalue import FrozenDict, JSONValue
 
 __all__ = ["WorkflowTimers", "backoff_delay", "entry_times", "jitter_fraction"]
 
@@ -224,11 +224,9 @@ class WorkflowTimers:
 def _timeout_data(state: str, timeout: timedelta) -> JSONValue:
     """The data of a scheduled Timeout (cached: it depends only on the state)."""
     text = format_duration(timeout)
-    return {
-        "state": state,
-        "timeout": text,
-        "message": f"timed out after {text} in state {state!r}",
-    }
+    return FrozenDict(  # read-only, so that every Timeout of the state can share it
+        {"state": state, "timeout": text, "message": f"timed out after {text} in state {state!r}"}
+    )
 
 
 def entry_times(

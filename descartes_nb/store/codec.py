@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
 from ..core.history import StateHistoryEntry
-from ..core.jsonvalue import EMPTY_CONTEXT, JSONValue
+from ..core.jsonvalue import MAX_NESTING, JSONValue, to_context, to_json_value
 from ..core.ports import WorkflowChange
 from ..core.serialization import SerializedWorkflow
 from ..errors import SerializationError
@@ -111,19 +111,23 @@ def parse_json(text: object, where: str) -> JSONValue:
         value: JSONValue = _decode(text)
     except ValueError as exc:
         raise SerializationError(f"{where} is not JSON ({exc}): {text!r:.80}") from exc
+    except RecursionError:  # what this library writes nests at most MAX_NESTING levels
+        raise SerializationError(
+            f"{where} nests deeper than the {MAX_NESTING} levels allowed: {text!r:.80}"
+        ) from None
     return value
 
 
 def parse_context(text: object, where: str) -> Mapping[str, JSONValue]:
-    """Parse a context column: JSON text holding an object.
+    """Parse a context column: JSON text holding an object, read-only like every context.
 
     Raises:
-        SerializationError: not JSON text, or not an object.
+        SerializationError: not JSON text, not an object, or beyond what a context may hold.
     """
     value = parse_json(text, where)
     if not isinstance(value, dict):
         raise SerializationError(f"{where} must be a JSON object, got {text!r:.80}")
-    return MappingProxyType(value) if value else EMPTY_CONTEXT
+    return to_context(value, where)
 
 
 def time_text(value: datetime) -> str:
@@ -215,7 +219,7 @@ def entries_from_rows(
                 from_state,
                 to_state,
                 event,
-                None if data is None else parse_json(data, f"{where} seq {seq} event_data"),
+                None if data is None else _parse_data(data, f"{where} seq {seq} event_data"),
                 _row_time(stamp, where, seq),
                 duration * _MICROSECOND,
                 context,
@@ -224,6 +228,10 @@ def entries_from_rows(
         )
         last_seq, last_text, last_context = seq, text, context
     return entries
+
+
+def _parse_data(text: object, where: str) -> JSONValue:
+    return to_json_value(parse_json(text, where), where)
 
 
 def _check_types(row: Sequence[Any], where: str) -> None:

@@ -8,7 +8,9 @@ import pytest
 
 import descartes_nb as dn
 from descartes_nb.core.expr import MAX_DEPTH, MAX_LENGTH, parse_guard
-from descartes_nb.core.exprtree import may_overlap
+from descartes_nb.core.exprtree import MAX_INT_BITS, may_overlap
+
+from .test_machine import snapshot
 
 CONTEXT: dict[str, Any] = {
     "approvals": 2,
@@ -160,6 +162,7 @@ def test_parse_guard_refuses_non_text():
         ("2 ** context.n > 1", {"n": 100}, ValueError),
         ("context.n ** 64 > 1", {"n": 2**100}, OverflowError),
         ("context.n * context.n > 1", {"n": 2**3000}, OverflowError),
+        ("context.n + context.n > 1", {"n": 2**MAX_INT_BITS - 1}, OverflowError),
     ],
 )
 def test_guard_fails_at_run_time_on_bad_values(text, context, error):
@@ -214,3 +217,97 @@ async def test_guard_failure_in_a_workflow_becomes_handler_error(make_workflow):
 def test_may_overlap_decides_simple_guards(a, b, expected):
     assert may_overlap(parse_guard(a).tree, parse_guard(b).tree) is expected
     assert may_overlap(parse_guard(b).tree, parse_guard(a).tree) is expected
+
+
+# -- nesting and size limits (issue 10) ---------------------------------------------------
+
+DEEP_SUM = "+".join(["1"] * 495) + " > 0"  # the guard of the issue: under 1,000 characters
+POWER_TOWER = "**".join(["1"] * 300) + " > 0"
+
+
+def guarded(text: str) -> dn.WorkflowDefinition:
+    return dn.WorkflowDefinition(
+        "g",
+        states=(dn.StateDef("a"), dn.StateDef("b", terminal=True)),
+        initial_state="a",
+        transitions=(dn.TransitionDef("a", "go", "b", guard=parse_guard(text), guard_label=text),),
+    )
+
+
+def toml_with_guard(text: str) -> str:
+    transition = f'{{ open = {{ target = "Open", guard = "{text}" }} }}'
+    return (
+        '[workflow.door]\ninitial_state = "Closed"\n'
+        f"[workflow.door.states.Closed]\non = {transition}\n"
+        "[workflow.door.states.Open]\nterminal = true\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(DEEP_SUM, "operations nest 496 levels deep", id="sum-chain"),
+        pytest.param(POWER_TOWER, f"nesting deeper than {MAX_DEPTH} levels", id="power-tower"),
+        pytest.param(
+            " - ".join(["context.a"] * 40) + " < 0", "operations nest 41 levels", id="chain-40"
+        ),
+    ],
+)
+def test_parse_guard_refuses_deep_operations_before_recursing(text, message):
+    assert len(text) < 1000
+    with pytest.raises(dn.DefinitionError, match="at column") as info:
+        parse_guard(text)
+    assert message in str(info.value)
+    assert str(info.value).startswith(f"guard {text[:77]!r}"[:-1])  # the guard is named
+    assert info.value.key == "guard"
+
+
+def test_parse_guard_accepts_long_flat_and_chains():
+    text = " and ".join([f"context.k{i} == {i}" for i in range(40)])
+    guard = parse_guard(text)
+    assert guard({f"k{i}": i for i in range(40)}, None) is True
+    assert guard({"k0": 0}, None) is False
+    assert parse_guard(" or ".join(["data.ok"] * 60))({}, {"ok": True}) is True
+
+
+def test_load_definitions_reports_a_deep_guard_with_its_line():
+    with pytest.raises(dn.DefinitionError, match="operations nest 496 levels deep") as info:
+        dn.load_definitions(toml_with_guard(DEEP_SUM))
+    assert info.value.problems[0].line == 4
+
+
+class Spy(int):
+    """An int that fails the test if an arithmetic operation is computed on it."""
+
+    def _computed(self, *args: object) -> int:
+        raise AssertionError("computed before the size was checked")
+
+    __add__ = __sub__ = __mul__ = __floordiv__ = __mod__ = __truediv__ = _computed
+    __pow__ = _computed  # type: ignore[assignment]  # int's __pow__ is overloaded
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "//", "%", "/", "**"])
+def test_guard_arithmetic_refuses_long_operands_before_computing(op):
+    guard = parse_guard(f"data.x {op} data.y > 0")
+    with pytest.raises(OverflowError, match=f"more than the {MAX_INT_BITS} allowed"):
+        guard({}, {"x": Spy(2 ** (MAX_INT_BITS + 1)), "y": Spy(3)})
+
+
+def test_guard_product_refused_before_computing_when_it_could_be_too_long():
+    guard = parse_guard("data.x * data.y > 0")
+    half = Spy(2 ** (MAX_INT_BITS // 2))  # MAX_INT_BITS // 2 + 1 bits each
+    with pytest.raises(OverflowError, match="product of a 2049-bit and a 2049-bit"):
+        guard({}, {"x": half, "y": half})
+    assert guard({}, {"x": 2 ** (MAX_INT_BITS // 2 - 1), "y": 3}) is True
+
+
+async def test_guard_on_huge_event_ints_fails_fast_and_changes_nothing(make_workflow):
+    sm = make_workflow(guarded("data.x * data.y * data.z > 0"))
+    before = snapshot(sm, with_allowed=False)  # the guard needs data
+    big = 2**2000 + 1  # 603 digits: a JSON value, but three of them multiply too far
+    with pytest.raises(dn.HandlerError, match=r"guard 'data.x \* data.y \* data.z > 0'") as info:
+        await sm.process_event("go", {"x": big, "y": big, "z": big})
+    assert isinstance(info.value.__cause__, OverflowError)
+    with pytest.raises(dn.SerializationError, match=r"data of event 'go'.* more than 640 digits"):
+        await sm.process_event("go", {"x": 2**11_000_000, "y": 3})  # refused before any guard
+    assert snapshot(sm, with_allowed=False) == before
