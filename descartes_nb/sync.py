@@ -24,7 +24,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         >>> from descartes_nb import WorkflowStateMachine
         >>> sm = WorkflowStateMachine("script-1")
         >>> run_sync(sm.process_event("Start")).to_state
-        <WorkflowState.RUNNING: 'Running'>
+        'Running'
     """
     if _loop_is_running():
         coro.close()  # never awaited: close it so Python does not warn about it
