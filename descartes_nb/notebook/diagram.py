@@ -22,6 +22,7 @@ from ..core.lifecycle import LIFECYCLE
 from ..core.machine import WorkflowStateMachine
 from ..core.serialization import SerializedWorkflow
 from ..errors import HandlerError
+from .digraph import Diagram
 from .model import (
     GraphModel,
     Move,
@@ -71,7 +72,7 @@ def diagram(
     definition: WorkflowDefinition | None = None,
     collapse: bool | Collection[str] = False,
     direction: Literal["LR", "TB"] = "LR",
-) -> graphviz.Digraph:
+) -> Diagram:
     """Draw a definition, a machine or a serialized workflow.
 
     ``dnb.diagram(sm)`` shows the states (terminal ones double-ringed, the current one
@@ -94,7 +95,9 @@ def diagram(
         direction: ``"LR"`` (left to right) or ``"TB"`` (top to bottom).
 
     Returns:
-        A ``graphviz.Digraph``; it shows itself in Jupyter (rendered within a time limit).
+        A ``Diagram``: a ``graphviz.Digraph`` that shows itself in Jupyter and renders
+        with ``pipe()``, ``render()`` and ``view()`` through the renderer
+        ``find_renderer()`` picks, within the time limit (no system ``dot`` needed).
 
     Raises:
         TypeError: ``obj`` is not one of these.
@@ -216,7 +219,7 @@ def _guard_allows(
         return False
 
 
-def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> graphviz.Digraph:
+def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> Diagram:
     """Draw a ``GraphModel`` (see ``diagram``).
 
     Raises:
@@ -224,8 +227,9 @@ def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> graphvi
     """
     if direction not in ("LR", "TB"):
         raise ValueError(f"direction must be 'LR' or 'TB', got {direction!r}")
-    graph = graphviz.Digraph(
+    graph = Diagram(
         "workflow",
+        format="svg",  # what every renderer writes (graphviz-pure has no pdf)
         graph_attr={**_GRAPH, "rankdir": direction, "label": _text(model.title)},
         node_attr=_NODE,
         edge_attr=_EDGE,
@@ -239,7 +243,7 @@ def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> graphvi
     return graph
 
 
-def _draw_states(graph: graphviz.Digraph, model: GraphModel, cluster: str | None) -> None:
+def _draw_states(graph: Diagram, model: GraphModel, cluster: str | None) -> None:
     """Draw the nodes and clusters directly inside ``cluster`` (None: the top level)."""
     for node in model.nodes:
         if node.cluster == cluster:
