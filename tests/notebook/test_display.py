@@ -212,3 +212,11 @@ def test_use_renderer_for_graphviz_without_a_renderer_raises_and_changes_nothing
     with pytest.raises(dn.RenderError, match="DESCARTES_NB_DOT="):
         dnb.use_renderer_for_graphviz()
     assert os.environ["PATH"] == path
+
+
+def test_use_renderer_for_graphviz_outside_ipython_changes_path_only(render_env, pure_dot):
+    render_env.setenv("PATH", "/nonexistent")  # restored after the test
+    assert dnb.use_renderer_for_graphviz() == render.Renderer(pure_dot, "graphviz-pure")
+    assert os.environ["PATH"].endswith(f"{os.pathsep}/nonexistent")
+    svg = graphviz.Digraph(body=["a -> b\n"]).pipe(format="svg", encoding="utf-8")
+    assert svg.count('class="node"') == 2
