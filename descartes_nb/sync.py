@@ -24,13 +24,21 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         >>> from descartes_nb import WorkflowStateMachine
         >>> sm = WorkflowStateMachine("script-1")
         >>> run_sync(sm.process_event("Start")).to_state
-        <WorkflowState.RUNNING: 'Running'>
+        'Running'
     """
+    if _loop_is_running():
+        coro.close()  # never awaited: close it so Python does not warn about it
+        raise EventLoopRunningError(
+            "run_sync() was called inside a running event loop; use `await` instead"
+        )
+    # Run outside any except block: an error of the coroutine must not be shown as raised
+    # "during handling of" get_running_loop's RuntimeError.
+    return asyncio.run(coro)
+
+
+def _loop_is_running() -> bool:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
-    coro.close()  # never awaited: close it so Python does not warn about it
-    raise EventLoopRunningError(
-        "run_sync() was called inside a running event loop; use `await` instead"
-    )
+        return False
+    return True

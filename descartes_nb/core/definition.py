@@ -64,6 +64,9 @@ class StateDef:
     timeout: timedelta | None = None
     retry: RetryPolicy | None = None
 
+    def __post_init__(self) -> None:
+        _plain_fields(self, "name", "parent", "initial")
+
 
 @dataclass(frozen=True, slots=True)
 class TransitionDef:
@@ -81,6 +84,9 @@ class TransitionDef:
     guard_label: str | None = None
     implicit: bool = False
 
+    def __post_init__(self) -> None:
+        _plain_fields(self, "source", "event", "target")
+
     @property
     def guard_text(self) -> str | None:
         """The guard as users read it: ``guard_label``, else the function's name."""
@@ -93,6 +99,19 @@ class TransitionDef:
         """The event name, with the guard in brackets when there is one."""
         guard = self.guard_text
         return self.event if guard is None else f"{self.event} [{guard}]"
+
+
+def _plain_fields(obj: object, *names: str) -> None:
+    """Store each named str field as a plain ``str``, a ``StrEnum`` member as its value.
+
+    Every state and event name a definition hands out (``sm.state``, history entries,
+    handler arguments) is then a plain string that prints as one; the enum member still
+    compares equal to it (``WorkflowState.RUNNING == "Running"``).
+    """
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, str) and type(value) is not str:
+            object.__setattr__(obj, name, str.__str__(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +165,7 @@ class WorkflowDefinition:
     _compiled: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        _plain_fields(self, "name", "initial_state")
         object.__setattr__(self, "states", tuple(self.states))
         object.__setattr__(self, "transitions", tuple(self.transitions))
         object.__setattr__(self, "_by_name", MappingProxyType({s.name: s for s in self.states}))

@@ -87,7 +87,7 @@ class WorkflowStateMachine:
         >>> sm = WorkflowStateMachine("build-42")
         >>> entry = asyncio.run(sm.process_event("Start"))
         >>> entry.seq, entry.event, sm.state
-        (1, 'Start', <WorkflowState.RUNNING: 'Running'>)
+        (1, 'Start', 'Running')
     """
 
     __slots__ = (
@@ -163,7 +163,7 @@ class WorkflowStateMachine:
 
     @property
     def state(self) -> str:
-        """The innermost active state (a ``WorkflowState`` for the lifecycle)."""
+        """The innermost active state, a plain ``str``."""
         return self._state
 
     @property

@@ -187,10 +187,9 @@ def _check_link(wid: str, previous: StateHistoryEntry, e: StateHistoryEntry) -> 
 def canonical_history(
     serialized: SerializedWorkflow, definition: WorkflowDefinition
 ) -> list[StateHistoryEntry]:
-    """The snapshot's entries, their states being the definition's own state objects.
+    """The snapshot's entries, their states being the definition's own state names.
 
-    For the lifecycle those are ``WorkflowState`` members; otherwise one shared string per
-    state, as a live machine has.
+    One shared string per state, as a live machine has.
     """
     name = definition.state
     return [

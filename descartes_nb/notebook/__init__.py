@@ -1,7 +1,9 @@
 """The notebook layer: diagrams, DataFrames, analytics, widgets (graphviz, pandas, ipywidgets).
 
-Importing it makes diagrams render in Jupyter: machines, definitions and orchestrators show
-themselves, and plain ``graphviz`` graphs find a renderer (see ``find_renderer``).
+Importing it lets machines, definitions and orchestrators show themselves in Jupyter, and
+changes nothing else: no environment variable, no file, no other library's display. The
+diagrams it returns render with the renderer ``find_renderer`` picks; plain ``graphviz``
+graphs do too after ``use_renderer_for_graphviz()``.
 """
 
 from .analytics import (
@@ -14,6 +16,7 @@ from .analytics import (
 )
 from .diagram import diagram, graph_model
 from .display import install as _install
+from .display import use_renderer_for_graphviz
 from .frames import HISTORY_COLUMNS, history_frame, workflows_frame
 from .render import Renderer, find_renderer, render_svg, set_render_timeout
 from .storeframe import load_history_frame
@@ -39,6 +42,7 @@ __all__ = [
     "time_in_state",
     "to_pm4py",
     "transition_counts",
+    "use_renderer_for_graphviz",
     "workflow_durations",
     "workflows_frame",
 ]

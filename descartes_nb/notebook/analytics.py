@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Mapping
 from typing import Final, Literal, cast
 
-import graphviz
 import pandas as pd
 
 from ..core.definition import WorkflowDefinition
 from ..core.event import ROLLBACK
+from .definitions import Definitions, checked_definitions, definition_named, the_definition
 from .diagram import draw
-from .frames import HISTORY_COLUMNS
+from .digraph import Diagram
+from .frames import HISTORY_COLUMNS, definition_names
 from .model import Move, Observation, build_model, classify
 
 __all__ = [
@@ -111,22 +112,38 @@ def workflow_durations(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def overlay(
-    definition: WorkflowDefinition,
+    definition: Definitions,
     frame: pd.DataFrame,
     *,
     collapse: bool | Collection[str] = False,
     direction: Literal["LR", "TB"] = "LR",
-) -> graphviz.Digraph:
+) -> Diagram:
     """The definition's diagram painted with what ``frame`` recorded.
 
     Transitions carry how often they were taken (drawn heavier), never-taken ones are
     muted, recorded moves the definition does not allow are drawn in red, and each state
     shows its mean time per visit.
 
+    Example:
+        ``dnb.overlay(dn.LIFECYCLE, frame)``, or ``dnb.overlay(defs, frame)`` with the
+        mapping ``load_definitions`` returns: the frame's workflows say which they run.
+
+    Args:
+        definition: the definition to draw, or a mapping of them (as ``load_definitions``
+            returns), from which the one the frame's workflows run is taken.
+        frame: a history frame (``history_frame``, ``load_history_frame``).
+        collapse: as for ``diagram``.
+        direction: as for ``diagram``.
+
     Raises:
-        TypeError, ValueError: ``frame`` is not a history frame.
+        TypeError, ValueError: ``frame`` is not a history frame; ``definition`` is not a
+            definition or a mapping of them, or the mapping does not tell which one to
+            draw (the message lists the names).
     """
     _checked(frame, [*_MOVE, "workflow_id", "duration"])
+    definition = the_definition(
+        definition, _running(frame), call="overlay(definitions, frame)", who="the frame"
+    )
     counts = {move: len(rows) for move, rows in _move_groups(frame)}
     index = {id(t): i for i, t in enumerate(definition.transitions)}
     taken = set()
@@ -152,32 +169,83 @@ def _mean_time_per_visit(frame: pd.DataFrame) -> dict[str, pd.Timedelta]:
     return {str(state): time / visits[state] for state, time in total.items() if visits.get(state)}
 
 
-def conformance(frame: pd.DataFrame, definition: WorkflowDefinition) -> pd.DataFrame:
+def conformance(frame: pd.DataFrame, definition: Definitions) -> pd.DataFrame:
     """The recorded history entries ``definition`` does not allow, one row each, with why.
 
     Checks each move against the transitions (as the engine would take them), that each
     entry starts where the previous one of its workflow ended, and that a ``Rollback``
     returns to where the entry it undid started.
 
+    Example:
+        ``dnb.conformance(frame, dn.LIFECYCLE)`` checks every workflow against the
+        lifecycle; ``dnb.conformance(frame, defs)``, with the mapping ``load_definitions``
+        returns, checks each workflow against the definition it runs.
+
+    Args:
+        frame: a history frame (``history_frame``, ``load_history_frame``).
+        definition: the definition every workflow is checked against; or a mapping of them,
+            from which each workflow's own is taken (frames from ``history_frame`` and
+            ``load_history_frame`` say which each runs; the lifecycle is always known).
+
     Returns:
         The offending rows of ``frame`` (same index and columns) plus a ``reason`` column;
         empty when everything conforms.
 
     Raises:
-        TypeError, ValueError: ``frame`` is not a history frame.
+        TypeError, ValueError: ``frame`` is not a history frame; ``definition`` is not a
+            definition or a mapping of them, or the mapping lacks a workflow's definition
+            or the frame does not say which one a workflow runs (the message lists them).
     """
     _checked(frame)
     reasons: dict[Hashable, list[str]] = {}
-    for move, rows in _move_groups(frame):
-        if classify(definition, move)[0] == "undefined":
-            why = _why_not(definition, move)
-            for row in rows:
-                reasons.setdefault(row, []).append(why)
+    for defn, part in _parts_by_definition(frame, definition):
+        for move, rows in _move_groups(part):
+            if classify(defn, move)[0] == "undefined":
+                why = _why_not(defn, move)
+                for row in rows:
+                    reasons.setdefault(row, []).append(why)
     for row, why in [*_broken_links(frame), *_wrong_rollbacks(frame)]:
         reasons.setdefault(row, []).append(why)
     bad = frame[frame.index.isin(list(reasons))]
     why_column = pd.Series(["; ".join(reasons[row]) for row in bad.index], index=bad.index)
     return bad.assign(reason=why_column.astype("str"))
+
+
+def _running(frame: pd.DataFrame) -> set[str]:
+    """The names of the definitions the frame's workflows run, as far as the frame says."""
+    names = definition_names(frame)
+    return {names[w] for w in frame["workflow_id"].unique() if w in names}
+
+
+def _parts_by_definition(
+    frame: pd.DataFrame, definitions: Definitions
+) -> list[tuple[WorkflowDefinition, pd.DataFrame]]:
+    """The frame's rows grouped by the definition their workflow runs."""
+    found = checked_definitions(definitions)
+    if isinstance(found, WorkflowDefinition):
+        return [(found, frame)]
+    names = definition_names(frame)
+    workflows = [str(w) for w in frame["workflow_id"].unique()]
+    unknown = [w for w in workflows if w not in names]
+    given = sorted({d.name for d in found.values()})
+    if unknown and len(given) != 1:
+        raise ValueError(
+            f"the frame does not say which definition workflow {unknown[0]!r} runs (frames "
+            "from history_frame and load_history_frame do), and there is no single one to "
+            f"check it against: definitions holds {given}; pass one, such as "
+            f"conformance(frame, defs[{(given or ['name'])[0]!r}])"
+        )
+    by_definition: dict[int, tuple[WorkflowDefinition, list[str]]] = {}
+    for workflow in workflows:
+        if workflow in names:
+            defn = definition_named(found, names[workflow], who=f"workflow {workflow!r}")
+        else:  # the frame does not say: the one definition given
+            defn = next(iter(found.values()))
+        by_definition.setdefault(id(defn), (defn, []))[1].append(workflow)
+    if len(by_definition) == 1:
+        [(defn, _)] = by_definition.values()
+        return [(defn, frame)]
+    return [(defn, frame[frame["workflow_id"].isin(ids)]) for defn, ids in by_definition.values()]
 
 
 def _move_groups(frame: pd.DataFrame) -> list[tuple[Move, pd.Index]]:

@@ -22,6 +22,8 @@ from ..core.lifecycle import LIFECYCLE
 from ..core.machine import WorkflowStateMachine
 from ..core.serialization import SerializedWorkflow
 from ..errors import HandlerError
+from .definitions import Definitions, definition_named, the_definition
+from .digraph import Diagram
 from .model import (
     GraphModel,
     Move,
@@ -32,7 +34,15 @@ from .model import (
     build_model,
 )
 
-__all__ = ["diagram", "draw", "enabled_transitions", "graph_model"]
+__all__ = ["Drawable", "diagram", "draw", "enabled_transitions", "graph_model"]
+
+Drawable = (
+    WorkflowDefinition
+    | WorkflowStateMachine
+    | SerializedWorkflow
+    | Mapping[str, WorkflowDefinition]
+)
+"""What ``diagram`` draws: a definition (or a mapping holding one), a machine or a snapshot."""
 
 _FONT: Final = "Helvetica"  # graphviz-pure has metrics for it; SVG falls back to sans-serif
 _INK: Final = "#37474f"
@@ -66,12 +76,12 @@ _EDGE: Final = {
 
 
 def diagram(
-    obj: WorkflowDefinition | WorkflowStateMachine | SerializedWorkflow,
+    obj: Drawable,
     *,
-    definition: WorkflowDefinition | None = None,
+    definition: Definitions | None = None,
     collapse: bool | Collection[str] = False,
     direction: Literal["LR", "TB"] = "LR",
-) -> graphviz.Digraph:
+) -> Diagram:
     """Draw a definition, a machine or a serialized workflow.
 
     ``dnb.diagram(sm)`` shows the states (terminal ones double-ringed, the current one
@@ -86,27 +96,31 @@ def diagram(
         (False, True)
 
     Args:
-        obj: what to draw.
+        obj: what to draw; a mapping of definitions (as ``load_definitions`` returns)
+            draws its only one.
         definition: the definition a ``SerializedWorkflow`` runs (not needed for the
-            lifecycle).
+            lifecycle), or a mapping of them from which it is taken by name.
         collapse: True to draw every compound state as one node (for large definitions),
             or the names of the compound states to collapse.
         direction: ``"LR"`` (left to right) or ``"TB"`` (top to bottom).
 
     Returns:
-        A ``graphviz.Digraph``; it shows itself in Jupyter (rendered within a time limit).
+        A ``Diagram``: a ``graphviz.Digraph`` that shows itself in Jupyter and renders
+        with ``pipe()``, ``render()`` and ``view()`` through the renderer
+        ``find_renderer()`` picks, within the time limit (no system ``dot`` needed).
 
     Raises:
         TypeError: ``obj`` is not one of these.
-        ValueError: a bad ``definition``, ``collapse`` or ``direction``.
+        ValueError: a bad ``definition``, ``collapse`` or ``direction``, or a mapping that
+            does not tell which definition to draw (the message lists the names).
     """
     return draw(graph_model(obj, definition=definition, collapse=collapse), direction=direction)
 
 
 def graph_model(
-    obj: WorkflowDefinition | WorkflowStateMachine | SerializedWorkflow,
+    obj: Drawable,
     *,
-    definition: WorkflowDefinition | None = None,
+    definition: Definitions | None = None,
     collapse: bool | Collection[str] = False,
 ) -> GraphModel:
     """Extract the diagram of a definition, a machine or a serialized workflow as plain data.
@@ -119,16 +133,20 @@ def graph_model(
     Args:
         obj: what to draw. A machine or snapshot adds its current state, the transitions
             that would be taken now, and how often each was taken (in retained history).
+            A mapping of definitions (as ``load_definitions`` returns) draws its only one.
         definition: the definition a ``SerializedWorkflow`` runs (not needed for the
-            lifecycle).
+            lifecycle), or a mapping of them from which it is taken by name.
         collapse: True to draw every compound state as one node, or the names of those to
             collapse.
 
     Raises:
         TypeError: ``obj`` is none of these.
-        ValueError: the definition of a snapshot is missing or different, or ``collapse``
-            names a state that is not compound.
+        ValueError: the definition of a snapshot is missing or different, a mapping holds
+            several definitions (the message lists them), or ``collapse`` names a state
+            that is not compound.
     """
+    if isinstance(obj, Mapping):
+        obj = the_definition(obj, (), call="diagram(definitions)")
     if isinstance(obj, WorkflowDefinition):
         return build_model(obj, Observation(title=obj.name), collapse)
     if isinstance(obj, WorkflowStateMachine):
@@ -146,16 +164,20 @@ def graph_model(
             defn, _observe(obj.workflow_id, defn, obj.state, obj.context, moves), collapse
         )
     raise TypeError(
-        "graph_model() draws a WorkflowDefinition, a WorkflowStateMachine or a "
-        f"SerializedWorkflow, got {type(obj).__name__} {obj!r:.80}"
+        "graph_model() draws a WorkflowDefinition (or a mapping holding one), a "
+        f"WorkflowStateMachine or a SerializedWorkflow, got {type(obj).__name__} {obj!r:.80}"
     )
 
 
 def _snapshot_definition(
-    sw: SerializedWorkflow, definition: WorkflowDefinition | None
+    sw: SerializedWorkflow, definition: Definitions | None
 ) -> WorkflowDefinition:
     if definition is None and sw.definition == LIFECYCLE.name:
         return LIFECYCLE
+    if definition is not None:
+        definition = definition_named(
+            definition, sw.definition, who=f"workflow {sw.workflow_id!r}"
+        )
     if definition is None or definition.name != sw.definition:
         given = "no definition" if definition is None else f"definition {definition.name!r}"
         raise ValueError(
@@ -216,7 +238,7 @@ def _guard_allows(
         return False
 
 
-def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> graphviz.Digraph:
+def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> Diagram:
     """Draw a ``GraphModel`` (see ``diagram``).
 
     Raises:
@@ -224,8 +246,9 @@ def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> graphvi
     """
     if direction not in ("LR", "TB"):
         raise ValueError(f"direction must be 'LR' or 'TB', got {direction!r}")
-    graph = graphviz.Digraph(
+    graph = Diagram(
         "workflow",
+        format="svg",  # what every renderer writes (graphviz-pure has no pdf)
         graph_attr={**_GRAPH, "rankdir": direction, "label": _text(model.title)},
         node_attr=_NODE,
         edge_attr=_EDGE,
@@ -239,7 +262,7 @@ def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> graphvi
     return graph
 
 
-def _draw_states(graph: graphviz.Digraph, model: GraphModel, cluster: str | None) -> None:
+def _draw_states(graph: Diagram, model: GraphModel, cluster: str | None) -> None:
     """Draw the nodes and clusters directly inside ``cluster`` (None: the top level)."""
     for node in model.nodes:
         if node.cluster == cluster:

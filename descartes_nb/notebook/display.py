@@ -1,10 +1,9 @@
-"""What importing the notebook layer sets up: rich display of core objects and graphviz graphs.
+"""Rich display of core objects; and, on request only, of graphviz's own graphs.
 
-Core objects get SVG diagrams (and the orchestrator an HTML table) through the core's display
-hook. In IPython, ``graphviz`` graphs are displayed through ``svg_bundle`` (the renderer found
-here, within the time limit) instead of graphviz's own display, which runs ``dot`` from
-``PATH`` with no time limit; and ``dot`` on ``PATH`` is pointed at the renderer for code that
-calls ``graph.pipe()`` or ``graph.render()`` itself.
+Importing the notebook layer registers a formatter with the core's display hook, so that
+machines, definitions and serialized workflows show SVG diagrams and the orchestrator an HTML
+table; it changes nothing outside this library. ``use_renderer_for_graphviz()`` is the one
+call that does: it makes plain ``graphviz`` graphs render with the renderer found here.
 """
 
 from __future__ import annotations
@@ -20,26 +19,49 @@ from ..core.definition import WorkflowDefinition
 from ..core.lifecycle import LIFECYCLE
 from ..core.machine import WorkflowStateMachine
 from ..core.serialization import SerializedWorkflow
-from ..errors import RenderError
 from ..orchestrator import WorkflowOrchestrator
 from .diagram import diagram
-from .render import expose_as_dot, find_renderer, svg_bundle
+from .render import Renderer, expose_as_dot, find_renderer, svg_bundle
 
-__all__ = ["graph_bundle", "install", "orchestrator_html"]
+__all__ = ["graph_bundle", "install", "orchestrator_html", "use_renderer_for_graphviz"]
 
 _SHOWN_ROWS: Final = 100
 _GRAPH_TYPES: Final = (graphviz.Graph, graphviz.Digraph, graphviz.Source)
 
 
 def install() -> None:
-    """Set up rich display (safe to call again); without a renderer, displays say so."""
+    """Let core objects display diagrams and tables (safe to call again)."""
     display.register_formatter(_format)
-    _register_ipython_printers()
-    try:
-        renderer = find_renderer()
-    except RenderError:
-        return  # every render says how to get one; importing must still work
+
+
+def use_renderer_for_graphviz() -> Renderer:
+    """Make plain ``graphviz`` graphs render with ``find_renderer()``'s program too.
+
+    Diagrams of this library need no such call. This one is for ``graphviz.Graph``,
+    ``Digraph`` and ``Source`` objects made elsewhere, where no system Graphviz is
+    installed. It changes this process's state (safe to call again):
+
+    - ``PATH`` gets, first, a private temporary folder holding a ``dot`` that runs the
+      renderer (removed when Python exits), so that their ``pipe()``, ``render()`` and
+      ``view()`` find it; nothing changes when ``dot`` on ``PATH`` already is the renderer.
+    - In IPython, they display through the renderer within the time limit (past it, a
+      message and the DOT source), with their DOT source as text.
+
+    Example:
+        ``dnb.use_renderer_for_graphviz()``, then ``graphviz.Digraph(body=["a -> b"])``
+        shows itself in Jupyter and ``.pipe(format="svg")`` works without Graphviz.
+
+    Returns:
+        The renderer now used.
+
+    Raises:
+        RenderError: there is no renderer (the message says how to get one); nothing was
+            changed.
+    """
+    renderer = find_renderer()
     expose_as_dot(renderer)
+    _register_ipython_printers()
+    return renderer
 
 
 def _register_ipython_printers() -> None:

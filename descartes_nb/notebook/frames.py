@@ -7,7 +7,7 @@ that machines here and stores elsewhere build the same frame.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Final, cast
 
@@ -19,8 +19,11 @@ from ..core.machine import WorkflowStateMachine
 from ..orchestrator import WorkflowOrchestrator
 
 __all__ = [
+    "DEFINITIONS_ATTR",
     "HISTORY_COLUMNS",
     "WORKFLOW_COLUMNS",
+    "DefinitionNames",
+    "definition_names",
     "frame_from_columns",
     "history_frame",
     "state_and_event_names",
@@ -50,12 +53,52 @@ WORKFLOW_COLUMNS: Final = (
     "retry_attempts",
     "version",
 )
+DEFINITIONS_ATTR: Final = "definitions"
+"""The key of ``frame.attrs`` that says which definition each workflow of a frame runs."""
 _READ: Final = ("from_state", "to_state", "event", "event_data", "timestamp", "context")
 _MICROSECOND: Final = timedelta(microseconds=1)
 _TIME: Final = "datetime64[us, UTC]"
 _DURATION: Final = "timedelta64[us]"
 
 Machines = WorkflowStateMachine | WorkflowOrchestrator | Iterable[WorkflowStateMachine]
+
+
+class DefinitionNames(Mapping[str, str]):
+    """Workflow id -> the name of the definition it runs, kept in ``frame.attrs``.
+
+    pandas deep-copies ``attrs`` into every frame and column derived from a frame; this
+    mapping never changes, so a copy is the same object instead of a copy of every id.
+    """
+
+    __slots__ = ("_names",)
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self._names = dict(names)
+
+    def __getitem__(self, workflow_id: str) -> str:
+        return self._names[workflow_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> DefinitionNames:
+        return self
+
+    def __repr__(self) -> str:
+        return f"DefinitionNames({len(self)} workflows of {sorted(set(self._names.values()))})"
+
+
+def definition_names(frame: pd.DataFrame) -> Mapping[str, str]:
+    """Which definition each workflow of ``frame`` runs, as far as its ``attrs`` say.
+
+    Frames from ``history_frame`` and ``load_history_frame`` say it for every workflow (and
+    keep saying it through filtering, sorting and copying); frames built otherwise may not.
+    """
+    names = frame.attrs.get(DEFINITIONS_ATTR)
+    return names if isinstance(names, Mapping) else {}
 
 
 def history_frame(obj: Machines) -> pd.DataFrame:
@@ -75,6 +118,8 @@ def history_frame(obj: Machines) -> pd.DataFrame:
         definitions are categories, visited or not), ``duration`` (time spent in
         ``from_state`` before the event) a timedelta; rows grouped by workflow, oldest first.
         Only the history each machine retains (``max_history``) is there.
+        ``frame.attrs["definitions"]`` says which definition each workflow runs, so that
+        ``conformance`` and ``overlay`` can pick it from ``load_definitions``' mapping.
 
     Raises:
         TypeError: ``obj`` is not a machine, an orchestrator or an iterable of machines.
@@ -92,7 +137,11 @@ def history_frame(obj: Machines) -> pd.DataFrame:
     columns["timestamp"] = _utc_times(columns["timestamp"])
     columns["duration"] = _durations(columns["timestamp"], counts, machines)
     states, events = state_and_event_names(sm.definition for sm in machines)
-    return frame_from_columns(columns, states=states, events=events)
+    frame = frame_from_columns(columns, states=states, events=events)
+    frame.attrs[DEFINITIONS_ATTR] = DefinitionNames(
+        {sm.workflow_id: sm.definition.name for sm in machines}
+    )
+    return frame
 
 
 def _durations(

@@ -4,20 +4,22 @@ The renderer is, in this order: the program named by ``DESCARTES_NB_DOT``; the `
 program installed with this package (looked for in the interpreter's scripts folder, which is
 not on ``PATH`` inside a Jupyter kernel started from outside the environment); a system
 ``dot``. ``dot`` placement time grows steeply with graph size, so every render has a time
-limit, and displays show the DOT source instead of freezing the kernel.
+limit, and displays show the DOT source instead of freezing the kernel. Nothing here runs on
+import: the renderer is looked for when a graph is drawn.
 """
 
 from __future__ import annotations
 
 import atexit
 import html
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -31,9 +33,11 @@ __all__ = [
     "ENV_VAR",
     "Renderer",
     "expose_as_dot",
+    "failure_bundle",
     "find_renderer",
     "render_svg",
     "render_timeout",
+    "run_renderer",
     "set_render_timeout",
     "svg_bundle",
     "system_dot",
@@ -48,6 +52,7 @@ _HOW_TO_GET_ONE: Final = (
     f"or set {ENV_VAR} to the path of a dot executable"
 )
 
+_log = logging.getLogger(__name__)
 _settings = {"timeout": DEFAULT_TIMEOUT}
 _linked: dict[Path, Path] = {}  # renderer -> the private folder holding a `dot` link to it
 
@@ -160,14 +165,45 @@ def render_svg(
         RenderTimeoutError: it took longer than ``timeout``; it was stopped.
         ValueError: ``timeout`` is not a positive number.
     """
-    limit = render_timeout() if timeout is None else _checked_timeout(timeout)
     source = graph if isinstance(graph, str) else str(graph.source)
     engine = "dot" if isinstance(graph, str) else str(graph.engine)
+    return run_renderer(source, [f"-K{engine}", "-Tsvg"], timeout=timeout).decode("utf-8")
+
+
+def run_renderer(
+    source: str,
+    options: Sequence[str],
+    *,
+    timeout: float | None = None,
+    encoding: str = "utf-8",
+    cwd: Path | None = None,
+    quiet: bool = True,
+) -> bytes:
+    """Run the renderer ``find_renderer()`` picks on DOT ``source``; return what it wrote.
+
+    Args:
+        source: DOT text, given to the renderer on its standard input.
+        options: its command-line options (``-K...``, ``-T...``), as for ``dot``.
+        timeout: the time limit in seconds (default: ``render_timeout()``).
+        encoding: how ``source`` is encoded for the renderer.
+        cwd: the folder it runs in (relative image paths in the graph resolve there).
+        quiet: False to log what the renderer said on standard error when it succeeded.
+
+    Raises:
+        RenderError: no renderer, or it failed (its message is included).
+        RenderTimeoutError: it took longer than ``timeout``; it was stopped.
+        ValueError: ``timeout`` is not a positive number.
+    """
+    limit = render_timeout() if timeout is None else _checked_timeout(timeout)
     renderer = find_renderer()
-    command = [str(renderer.path), f"-K{engine}", "-Tsvg"]
     try:
         done = subprocess.run(
-            command, input=source.encode("utf-8"), capture_output=True, timeout=limit, check=False
+            [str(renderer.path), *options],
+            input=source.encode(encoding),
+            capture_output=True,
+            timeout=limit,
+            cwd=cwd,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise RenderTimeoutError(
@@ -176,13 +212,15 @@ def render_svg(
         ) from exc
     except OSError as exc:
         raise RenderError(f"cannot run renderer {str(renderer.path)!r}: {exc}") from exc
+    message = done.stderr.decode("utf-8", "replace").strip()
     if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip()
         raise RenderError(
             f"renderer {str(renderer.path)!r} failed with exit status {done.returncode}: "
             f"{message or '(no message)'}"
         )
-    return done.stdout.decode("utf-8")
+    if message and not quiet:
+        _log.warning("%s: %s", renderer.path.name, message)
+    return done.stdout
 
 
 def svg_bundle(graph: graphviz.Source | graphviz.Graph | graphviz.Digraph) -> dict[str, str]:
@@ -192,14 +230,19 @@ def svg_bundle(graph: graphviz.Source | graphviz.Graph | graphviz.Digraph) -> di
     """
     try:
         return {"image/svg+xml": render_svg(graph)}
-    except RenderTimeoutError as exc:
-        advice = (
-            "Draw it with collapse=True, or raise the limit with "
+    except RenderError as exc:
+        return failure_bundle(exc, graph.source)
+
+
+def failure_bundle(exc: RenderError, source: str) -> dict[str, str]:
+    """For display: why a render failed (with what to do past the time limit), and the source."""
+    message = str(exc)
+    if isinstance(exc, RenderTimeoutError):
+        message += (
+            ". Draw it with collapse=True, or raise the limit with "
             "descartes_nb.notebook.set_render_timeout(seconds)."
         )
-        return {"text/html": _failure_html(f"{exc}. {advice}", graph.source)}
-    except RenderError as exc:
-        return {"text/html": _failure_html(str(exc), graph.source)}
+    return {"text/html": _failure_html(message, source)}
 
 
 def _failure_html(message: str, source: str) -> str:
@@ -217,6 +260,7 @@ def expose_as_dot(renderer: Renderer) -> Path | None:
     The graphviz package (``Digraph.pipe()``, ``render()``) runs ``dot`` from ``PATH``. This
     puts a private folder holding a ``dot`` link to the renderer first on ``PATH`` (removed at
     exit). When ``dot`` on the original ``PATH`` already is the renderer, no folder is needed.
+    Only ``use_renderer_for_graphviz()`` calls it, on request: importing never does.
 
     Returns:
         The folder put on ``PATH``, or None when none was needed.

@@ -21,7 +21,7 @@ from ..errors import SerializationError
 from ..store.codec import parse_context, parse_json, parse_time
 from ..store.reads import HistoryColumns
 from ..store.recovery import cyclic_gc_paused
-from .frames import frame_from_columns, state_and_event_names
+from .frames import DEFINITIONS_ATTR, DefinitionNames, frame_from_columns, state_and_event_names
 
 __all__ = ["HistoryColumnsStore", "load_history_frame"]
 
@@ -43,7 +43,9 @@ async def load_history_frame(
     workflow_ids: Iterable[str] | None = None,
     *,
     since: datetime | None = None,
-    definitions: Mapping[str, WorkflowDefinition] | Iterable[WorkflowDefinition] = (),
+    definitions: WorkflowDefinition
+    | Mapping[str, WorkflowDefinition]
+    | Iterable[WorkflowDefinition] = (),
 ) -> pd.DataFrame:
     """One row per stored transition: ``history_frame``, read from a store in one query.
 
@@ -68,13 +70,14 @@ async def load_history_frame(
         store: an open ``SqliteWorkflowStore``.
         workflow_ids: only these workflows (None: every stored one).
         since: only transitions at or after this aware time (None: all).
-        definitions: the definitions the workflows run, by name or as an iterable (the
-            lifecycle is always known): their states and events become categories, in
-            definition order, as in ``history_frame``. Without them the categories are the
-            values observed.
+        definitions: the definitions the workflows run: one, a mapping by name (as
+            ``load_definitions`` returns) or an iterable (the lifecycle is always known):
+            their states and events become categories, in definition order, as in
+            ``history_frame``. Without them the categories are the values observed.
 
     Returns:
-        A DataFrame with the columns of ``HISTORY_COLUMNS``.
+        A DataFrame with the columns of ``HISTORY_COLUMNS``; ``frame.attrs["definitions"]``
+        says which definition each workflow runs (as ``history_frame``'s does).
 
     Raises:
         WorkflowNotFoundError: one of ``workflow_ids`` is not stored.
@@ -108,20 +111,31 @@ def _frame(raw: HistoryColumns, known: Mapping[str, WorkflowDefinition]) -> pd.D
         "context": _contexts(raw),
     }
     try:
-        return frame_from_columns(columns, states=states, events=events)
+        frame = frame_from_columns(columns, states=states, events=events)
     except (TypeError, ValueError) as exc:  # a seq that is not an integer
         raise SerializationError(f"stored history cannot be read: {exc}") from exc
+    frame.attrs[DEFINITIONS_ATTR] = DefinitionNames(raw.definitions)
+    return frame
 
 
 def _known(
-    definitions: Mapping[str, WorkflowDefinition] | Iterable[WorkflowDefinition],
+    definitions: WorkflowDefinition
+    | Mapping[str, WorkflowDefinition]
+    | Iterable[WorkflowDefinition],
 ) -> dict[str, WorkflowDefinition]:
     """The definitions by name, the lifecycle included (as ``WorkflowRecovery`` takes them)."""
-    items: list[tuple[str | None, object]] = (
-        list(definitions.items())
-        if isinstance(definitions, Mapping)
-        else [(None, d) for d in definitions]
-    )
+    items: list[tuple[str | None, object]]
+    if isinstance(definitions, WorkflowDefinition):
+        items = [(None, definitions)]
+    elif isinstance(definitions, Mapping):
+        items = list(definitions.items())
+    elif isinstance(definitions, Iterable) and not isinstance(definitions, str | bytes):
+        items = [(None, d) for d in definitions]
+    else:
+        raise TypeError(
+            "definitions must be a WorkflowDefinition, a mapping of names to them or an "
+            f"iterable of them, got {type(definitions).__name__} {definitions!r:.80}"
+        )
     known: dict[str, WorkflowDefinition] = {LIFECYCLE.name: LIFECYCLE}
     for name, definition in items:
         if not isinstance(definition, WorkflowDefinition):

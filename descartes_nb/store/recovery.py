@@ -97,7 +97,7 @@ class WorkflowRecovery:
         ...         return report.ok, report.workflows["job-1"].state
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     asyncio.run(main(os.path.join(tmp, "workflows.db")))
-        (True, <WorkflowState.RUNNING: 'Running'>)
+        (True, 'Running')
     """
 
     def __init__(

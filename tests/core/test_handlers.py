@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 import pytest
 
 import descartes_nb as dn
@@ -138,3 +140,50 @@ async def test_plain_object_with_some_hooks_is_a_handler(make_workflow):
     sm = make_workflow(handler=duck)
     await sm.process_event("Start")
     assert duck.entered == [S.RUNNING]
+
+
+class Door(enum.StrEnum):
+    CLOSED = "Closed"
+    OPEN = "Open"
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        pytest.param(dn.LIFECYCLE, id="lifecycle"),
+        pytest.param(
+            dn.WorkflowDefinition(
+                "door",
+                states=(dn.StateDef(Door.CLOSED), dn.StateDef(Door.OPEN)),
+                initial_state=Door.CLOSED,
+                transitions=(dn.TransitionDef(Door.CLOSED, "Start", Door.OPEN),),
+            ),
+            id="user-strenum",
+        ),
+    ],
+)
+async def test_handlers_history_and_context_get_plain_str_state_names(make_workflow, definition):
+    seen: list[object] = []
+
+    class Noter(dn.StateHandler):
+        def on_event(self, state, event):
+            seen.append(state)
+
+        def on_exit(self, state, ctx):
+            seen.append(state)
+
+        def on_transition(self, from_state, to_state, event):
+            seen.extend([from_state, to_state])
+
+        def on_enter(self, state, ctx):
+            seen.append(state)
+            ctx["entered"] = state
+
+    sm = make_workflow(definition, handler=Noter())
+    assert type(sm.state) is str
+    entry = await sm.process_event("Start")
+    names = [*seen, sm.state, entry.from_state, entry.to_state, sm.metadata.state]
+    assert {type(name) for name in names} == {str}
+    assert repr(dict(sm.context)) == f"{{'entered': {str(sm.state)!r}}}"
+    assert "<" not in repr(sm.history[-1])
+    assert (entry.to_state == S.RUNNING) == (definition is dn.LIFECYCLE)  # enum == plain str

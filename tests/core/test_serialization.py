@@ -31,7 +31,7 @@ async def test_serialize_round_trips_through_json_exactly(busy, clock):
     assert restored.serialize() == busy.serialize()
     assert list(restored.history) == list(busy.history)
     assert restored.metadata == busy.metadata
-    assert restored.state is dn.WorkflowState.RUNNING
+    assert restored.state is dn.LIFECYCLE.state("Running").name  # the definition's own str
     assert restored.allowed_events() == busy.allowed_events()
 
 

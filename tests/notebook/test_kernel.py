@@ -50,25 +50,6 @@ def test_kernel_runs_this_environments_python_without_its_bin_on_path(kernel):
     assert Path(prefix) == Path(sys.prefix)
 
 
-def test_kernel_finds_graphviz_pure_and_renders_plain_graphviz_graphs(kernel):
-    outputs = run_cell(
-        kernel,
-        """
-        import graphviz
-        from descartes_nb import notebook as dnb
-        print(dnb.find_renderer().origin)
-        g = graphviz.Digraph()
-        g.edge("a", "b")
-        g
-        """,
-    )
-    assert outputs[0]["text"] == "graphviz-pure\n"
-    result = outputs[1]
-    assert result["type"] == "execute_result"
-    assert result["data"]["image/svg+xml"].count('class="node"') == 2
-    assert result["data"]["text/plain"] == "digraph {\n\ta -> b\n}\n"
-
-
 def test_kernel_displays_machines_definitions_and_orchestrators(kernel):
     outputs = run_cell(
         kernel,
@@ -92,3 +73,42 @@ def test_kernel_displays_machines_definitions_and_orchestrators(kernel):
     assert definition["image/svg+xml"].count('class="node"') == 6  # 5 states + start
     assert "<td>&lt;img src=x onerror=alert(1)&gt;</td>" in orchestrator["text/html"]
     assert "<img" not in orchestrator["text/html"]
+
+
+def test_kernel_draws_diagrams_with_graphviz_pure_and_leaves_graphviz_alone(kernel):
+    outputs = run_cell(
+        kernel,
+        """
+        import os, graphviz
+        import descartes_nb as dn
+        from descartes_nb import notebook as dnb
+        printers = get_ipython().display_formatter.mimebundle_formatter
+        print(dnb.find_renderer().origin, os.environ["PATH"], printers.for_type(graphviz.Digraph))
+        dnb.diagram(dn.LIFECYCLE)
+        """,
+    )
+    assert outputs[0]["text"] == "graphviz-pure /nonexistent None\n"
+    result = outputs[1]
+    assert result["type"] == "execute_result"
+    assert result["data"]["image/svg+xml"].count('class="node"') == 6  # 5 states + start
+    assert result["data"]["text/plain"].startswith("digraph workflow {")
+
+
+# Last: it changes the kernel's PATH and display for the rest of the module.
+def test_kernel_renders_plain_graphviz_graphs_after_use_renderer_for_graphviz(kernel):
+    outputs = run_cell(
+        kernel,
+        """
+        import graphviz
+        from descartes_nb import notebook as dnb
+        print(dnb.use_renderer_for_graphviz().origin)
+        g = graphviz.Digraph()
+        g.edge("a", "b")
+        g
+        """,
+    )
+    assert outputs[0]["text"] == "graphviz-pure\n"
+    result = outputs[1]
+    assert result["type"] == "execute_result"
+    assert result["data"]["image/svg+xml"].count('class="node"') == 2
+    assert result["data"]["text/plain"] == "digraph {\n\ta -> b\n}\n"

@@ -192,10 +192,10 @@ def test_renderer_is_found_when_path_lacks_the_scripts_folder(tmp_path):
     done = run_python(
         sys.executable,
         """
-        import shutil, graphviz
+        import descartes_nb as dn
         from descartes_nb import notebook as dnb
         print(dnb.find_renderer().origin)
-        print(graphviz.Digraph(body=["a -> b"]).pipe(format="svg", encoding="utf-8")[:5])
+        print(dnb.diagram(dn.LIFECYCLE).pipe(format="svg", encoding="utf-8")[:5])
         """,
         {"PATH": "/nonexistent", "PYTHONUSERBASE": str(tmp_path)},
     )
