@@ -5,8 +5,8 @@ as dnb`` for diagrams, DataFrames and widgets (not imported here, so that ``impo
 descartes_nb`` stays fast in a worker process).
 """
 
-from .core.clock import Clock, ManualClock, SystemClock, TimerHandle
-from .core.definition import (
+from .core._clock import Clock, ManualClock, SystemClock, TimerHandle
+from .core._definition import (
     PREVIOUS_STATE,
     DefinitionProblem,
     RetryPolicy,
@@ -15,15 +15,13 @@ from .core.definition import (
     WorkflowDefinition,
     validate,
 )
-from .core.event import WorkflowEvent
-from .core.handlers import StateHandler
-from .core.history import History, StateHistoryEntry
-from .core.lifecycle import LIFECYCLE, WorkflowState
-from .core.machine import WorkflowMetadata, WorkflowStateMachine
-from .core.ports import WorkflowChange, WorkflowStore
-from .core.serialization import SerializedWorkflow
-from .core.toml import load_definitions
-from .core.tomlwrite import to_toml
+from .core._events import WorkflowEvent
+from .core._handlers import StateHandler
+from .core._history import History, StateHistoryEntry
+from .core._lifecycle import LIFECYCLE, WorkflowState
+from .core._machine import WorkflowMetadata, WorkflowStateMachine
+from .core._ports import WorkflowChange, WorkflowStore
+from .core._serialization import SerializedWorkflow
 from .errors import (
     ConcurrentModificationError,
     DefinitionError,
@@ -44,6 +42,8 @@ from .errors import (
     WorkflowError,
     WorkflowNotFoundError,
 )
+from .formats.swarm._load import load_definitions
+from .formats.swarm._write import to_toml
 from .orchestrator import BroadcastResult, WorkflowOrchestrator
 from .store import (
     Checkpoint,

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .core.definition import DefinitionProblem
+    from .core._definition import DefinitionProblem
 
 __all__ = [
     "ConcurrentModificationError",

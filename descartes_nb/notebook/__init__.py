@@ -4,7 +4,7 @@ Importing it makes diagrams render in Jupyter: machines, definitions and orchest
 themselves, and plain ``graphviz`` graphs find a renderer (see ``find_renderer``).
 """
 
-from .analytics import (
+from ._analytics import (
     conformance,
     overlay,
     time_in_state,
@@ -12,12 +12,12 @@ from .analytics import (
     transition_counts,
     workflow_durations,
 )
-from .diagram import diagram, graph_model
-from .display import install as _install
-from .frames import HISTORY_COLUMNS, history_frame, workflows_frame
-from .render import Renderer, find_renderer, render_svg, set_render_timeout
-from .storeframe import load_history_frame
-from .widgets import Dashboard, EventPanel, HistoryPlayer
+from ._diagram import diagram, graph_model
+from ._display import install as _install
+from ._frames import HISTORY_COLUMNS, history_frame, workflows_frame
+from ._render import Renderer, find_renderer, render_svg, set_render_timeout
+from ._storeframe import load_history_frame
+from ._widgets import Dashboard, EventPanel, HistoryPlayer
 
 _install()
 

@@ -1,11 +1,11 @@
 """The store layer: workflows in SQLite (aiosqlite), and recovery from a store."""
 
-from .batch import StoreStats
-from .checkpoint import RESTORE, Checkpoint
-from .config import DEFAULT_DATABASE, StateStoreConfig
-from .recovery import RecoveryFailure, RecoveryReport, WorkflowRecovery
-from .schema import SCHEMA_VERSION
-from .sqlite import SqliteWorkflowStore
+from ..recovery import RecoveryFailure, RecoveryReport, WorkflowRecovery
+from ._batch import StoreStats
+from ._checkpoint import RESTORE, Checkpoint
+from ._config import DEFAULT_DATABASE, StateStoreConfig
+from ._schema import SCHEMA_VERSION
+from ._sqlite import SqliteWorkflowStore
 
 __all__ = [
     "DEFAULT_DATABASE",

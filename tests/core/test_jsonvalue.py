@@ -7,7 +7,7 @@ import math
 import pytest
 
 from descartes_nb import SerializationError
-from descartes_nb.core.jsonvalue import EMPTY_CONTEXT, to_context, to_json_value
+from descartes_nb.core._jsonvalue import EMPTY_CONTEXT, to_context, to_json_value
 
 
 def test_to_json_value_copies_nested_containers():

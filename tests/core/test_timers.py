@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.core.timers import backoff_delay, jitter_fraction
+from descartes_nb.core._timers import backoff_delay, jitter_fraction
 
 from ..conftest import START
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.core.expr import parse_guard
+from descartes_nb.formats.swarm.guards._parser import parse_guard
 
 T, St = dn.TransitionDef, dn.StateDef
 

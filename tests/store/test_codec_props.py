@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import descartes_nb as dn
-from descartes_nb.store.codec import (
+from descartes_nb.store._codec import (
     entries_from_rows,
     json_text,
     parse_context,

@@ -8,7 +8,7 @@ import pytest
 
 import descartes_nb as dn
 from descartes_nb.store import SCHEMA_VERSION
-from descartes_nb.store.schema import MIGRATIONS
+from descartes_nb.store._schema import MIGRATIONS
 
 from .conftest import query
 

@@ -1,0 +1,205 @@
+"""The database commands of ``descartes-nb``: ``history`` and ``recover`` of a SQLite file.
+
+Both open an existing file only (a missing one is a usage error, exit status 2) and report
+what they find instead of raising: exit status 1 for a damaged workflow, a file that is not
+a database, or definitions that cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import TextIO
+
+from ..core._definition import WorkflowDefinition
+from ..core._history import StateHistoryEntry
+from ..core._serialization import SerializedWorkflow
+from ..errors import DefinitionError, SerializationError, StateMachineError
+from ..formats.swarm._load import load_definitions
+from ..store import SqliteWorkflowStore, WorkflowRecovery
+from ._swarmfile import declared_guards
+
+__all__ = [
+    "add_database_tools",
+    "history_table",
+    "load_definition_files",
+    "milliseconds",
+    "recover",
+    "run_database_tool",
+    "show_history",
+    "table",
+]
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Rows under a header, in left-aligned columns indented by two spaces."""
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
+    lines = [header, ["-" * w for w in widths], *rows]
+    return "\n".join(
+        "  " + "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def milliseconds(delta: timedelta) -> str:
+    """A duration as ``12.5 ms``."""
+    return f"{delta.total_seconds() * 1000:.1f} ms"
+
+
+def history_table(entries: Sequence[StateHistoryEntry]) -> str:
+    """History entries as a table: seq, states, event, its data, time of day, duration."""
+    rows = [
+        [
+            str(e.seq),
+            str(e.from_state),
+            str(e.to_state),
+            e.event,
+            "" if e.event_data is None else json.dumps(e.event_data),
+            e.timestamp.strftime("%H:%M:%S.%f")[:-3],
+            milliseconds(e.duration),
+        ]
+        for e in entries
+    ]
+    header = ["seq", "from_state", "to_state", "event", "event_data", "timestamp", "duration"]
+    return table(header, rows)
+
+
+async def show_history(db: str, workflow_id: str | None, out: TextIO) -> int:
+    """Print the stored workflows of ``db``, or the stored history of one; return the status."""
+    async with SqliteWorkflowStore(db) as store:
+        if workflow_id is None:
+            loaded = await store.load_all_workflows()
+            print(f"{len(loaded)} workflows in {db}", file=out)
+            print(_stored_table(loaded), file=out)
+            return 0
+        header = await store.load_workflow(workflow_id)
+        entries = await store.get_workflow_history(workflow_id)
+    print(
+        f"{workflow_id} ({header.definition}): {header.state}, {header.transition_count} "
+        f"transitions, version {header.version}, context {json.dumps(dict(header.context))}",
+        file=out,
+    )
+    print(history_table(entries), file=out)
+    return 0
+
+
+async def recover(
+    db: str, out: TextIO, definitions: Mapping[str, WorkflowDefinition] | None = None
+) -> int:
+    """Rebuild every workflow of ``db`` and check the file; 0 when all is sound, else 1.
+
+    ``definitions`` are those the workflows may run besides the lifecycle.
+    """
+    async with SqliteWorkflowStore(db) as store:
+        problems = await store.check_integrity()
+        report = await WorkflowRecovery(store, definitions or {}).recover_all_workflows()
+    print(f"integrity check of {db}: {'ok' if not problems else 'FAILED'}", file=out)
+    for problem in problems:
+        print(f"  {problem}", file=out)
+    print(report, file=out)
+    rows = [
+        [sm.workflow_id, sm.definition.name, str(sm.state), str(sm.history.last_seq)]
+        for sm in report.workflows.values()
+    ]
+    if rows:
+        print(table(["workflow_id", "definition", "state", "transitions"], rows), file=out)
+    return 0 if report.ok and not problems else 1
+
+
+def _stored_table(loaded: Sequence[tuple[str, SerializedWorkflow | SerializationError]]) -> str:
+    rows = [
+        [wid, "?", "unreadable", "", str(item)]
+        if isinstance(item, SerializationError)
+        else [
+            wid,
+            item.definition,
+            str(item.state),
+            str(item.transition_count),
+            item.updated_at.isoformat(timespec="seconds"),
+        ]
+        for wid, item in loaded
+    ]
+    return table(["workflow_id", "definition", "state", "transitions", "updated_at"], rows)
+
+
+def load_definition_files(
+    paths: Iterable[str], guards: Iterable[str] = ()
+) -> dict[str, WorkflowDefinition]:
+    """The workflows of Swarm.toml files, by name; ``guards`` name guards the files may use.
+
+    The guards are stand-ins: recovery rebuilds workflows without evaluating any guard.
+
+    Raises:
+        DefinitionError: a file cannot be read or has problems (``.problems`` lists them),
+            or two files define a workflow of the same name.
+    """
+    named = declared_guards(guards)
+    found: dict[str, WorkflowDefinition] = {}
+    source: dict[str, str] = {}
+    for path in paths:
+        for name, definition in load_definitions(Path(path), guards=named).items():
+            if name in found:
+                raise DefinitionError(
+                    f"workflow {name!r} is defined in both {source[name]!r} and {path!r}; "
+                    "pass each workflow once",
+                    source=path,
+                    workflow=name,
+                )
+            found[name], source[name] = definition, path
+    return found
+
+
+def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``history`` and ``recover`` commands."""
+    history = commands.add_parser(
+        "history", help="list the workflows stored in a database, or show one's history"
+    )
+    history.add_argument("db", help="a SQLite file written by descartes_nb")
+    history.add_argument("workflow", nargs="?", help="the workflow whose history to show")
+    rebuild = commands.add_parser(
+        "recover",
+        help="rebuild every stored workflow and report the damaged ones",
+        description="Rebuild every workflow of a database and check the file. Exit status 0 "
+        "when all is sound; 1 when a workflow or the file is damaged, or the definitions "
+        "cannot be read.",
+    )
+    rebuild.add_argument("db", help="a SQLite file written by descartes_nb")
+    rebuild.add_argument(
+        "--definitions",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a Swarm.toml file of the workflows the database runs besides the lifecycle "
+        "(repeatable)",
+    )
+    rebuild.add_argument(
+        "--guard",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a named guard the files may refer to (the program registers it; repeatable)",
+    )
+
+
+def run_database_tool(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run ``history`` or ``recover`` on an existing database file; return the status."""
+    if not Path(args.db).is_file():
+        parser.error(f"no database file at {args.db!r}")
+    try:
+        if args.command == "history":
+            return asyncio.run(show_history(args.db, args.workflow, sys.stdout))
+        definitions = load_definition_files(args.definitions, args.guard)
+        return asyncio.run(recover(args.db, sys.stdout, definitions))
+    except DefinitionError as exc:
+        for problem in exc.problems or [exc]:
+            print(problem, file=sys.stderr)
+        print(f"descartes-nb {args.command}: the definitions cannot be read", file=sys.stderr)
+        return 1
+    except StateMachineError as exc:
+        print(f"descartes-nb {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

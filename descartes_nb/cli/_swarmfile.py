@@ -1,0 +1,220 @@
+"""The Swarm.toml commands of ``descartes-nb``: ``validate`` files, ``render`` a workflow.
+
+Both report bad input instead of raising: the file's problems as ``file:line: message``
+lines, and exit status 1. ``render`` draws with the notebook layer (``diagram()``,
+``render_svg()``), so the picture, the renderer and its time limit are those of notebooks.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Final, Literal, TextIO
+
+from ..core._definition import DefinitionProblem, Guard, WorkflowDefinition
+from ..errors import DefinitionError, RenderError, RenderTimeoutError
+from ..formats.swarm._load import check_definitions
+from ..formats.swarm._report import suggest
+
+__all__ = [
+    "DIRECTIONS",
+    "FORMATS",
+    "STDOUT",
+    "Direction",
+    "Format",
+    "declared_guards",
+    "render_file",
+    "validate_files",
+]
+
+Format = Literal["svg", "dot"]
+Direction = Literal["LR", "TB"]
+FORMATS: Final[tuple[Format, ...]] = ("svg", "dot")
+DIRECTIONS: Final[tuple[Direction, ...]] = ("LR", "TB")
+STDOUT: Final = "-"
+_SUFFIXES: Final[dict[str, Format]] = {".svg": "svg", ".dot": "dot", ".gv": "dot"}
+
+
+class _BadInput(Exception):
+    """Why a command cannot go on; printed as ``error: <message>``, exit status 1."""
+
+
+def validate_files(
+    files: Sequence[str],
+    *,
+    strict: bool = True,
+    guards: Sequence[str] = (),
+    out: TextIO | None = None,
+) -> int:
+    """Check Swarm.toml files and print what is wrong; return 0 if nothing is, else 1."""
+    stream = out or sys.stdout
+    named = declared_guards(guards)
+    status = 0
+    for path in files:
+        try:
+            definitions, problems = check_definitions(Path(path), guards=named, strict=strict)
+        except DefinitionError as exc:  # unreadable, or not TOML
+            definitions, problems = {}, list(exc.problems)
+        _print_problems(problems, stream)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            status = 1
+            print(f"{path}: {_count(errors, 'error')}", file=stream)
+        else:
+            print(f"{path}: ok ({', '.join(definitions)})", file=stream)
+    return status
+
+
+def _print_problems(problems: Iterable[DefinitionProblem], stream: TextIO) -> None:
+    """Each problem as ``file:line: message``, warnings marked ``(warning)``."""
+    for problem in problems:
+        warning = " (warning)" if problem.severity == "warning" else ""
+        print(f"{problem}{warning}", file=stream)
+
+
+def _count(items: Sequence[object], noun: str) -> str:
+    return f"{len(items)} {noun}{'s' if len(items) != 1 else ''}"
+
+
+def _declared_guard(context: object, data: object) -> bool:  # pragma: no cover - never run
+    """Stands in for a guard the program registers; validation never calls it."""
+    return True
+
+
+def declared_guards(names: Iterable[str]) -> dict[str, Guard]:
+    """Stand-ins for the named guards a program registers, for commands that never run them."""
+    return dict.fromkeys(names, _declared_guard)
+
+
+def render_file(
+    path: str,
+    *,
+    workflow: str | None = None,
+    output: str = STDOUT,
+    output_format: Format | None = None,
+    direction: Direction = "LR",
+    collapse: bool = False,
+    timeout: float | None = None,
+    guards: Sequence[str] = (),
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Draw one workflow of a Swarm.toml file to ``output``; return 0, or 1 on bad input.
+
+    Nothing is written unless the drawing succeeded. Problems of the file go to ``err`` as
+    ``file:line: message`` lines, then one ``error: ...`` line says why nothing was drawn.
+
+    Args:
+        path: the Swarm.toml file.
+        workflow: the workflow to draw; may be left out when the file has only one.
+        output: a file to write, or ``"-"`` for ``out``.
+        output_format: ``"svg"`` or ``"dot"`` (the DOT source); by default from the suffix
+            of ``output`` (``.svg``, ``.dot``, ``.gv``), SVG for ``"-"``.
+        direction: ``"LR"`` (left to right) or ``"TB"`` (top to bottom).
+        collapse: draw compound states as single boxes.
+        timeout: the renderer's time limit in seconds (default: the notebook layer's).
+        guards: names of guards the program registers, which the file may refer to.
+        out: where ``"-"`` and the confirmation go (default: standard output).
+        err: where problems and errors go (default: standard error).
+
+    Returns:
+        The exit status: 0 when written, 1 when not.
+    """
+    stdout, stderr = out or sys.stdout, err or sys.stderr
+    try:
+        kind = output_format or _format_of(output)
+        definition = _pick_workflow(_load_for_render(path, guards, stderr), workflow, path)
+        text = _draw(definition, kind, direction=direction, collapse=collapse, timeout=timeout)
+        _write(text, output, stdout)
+    except _BadInput as exc:
+        print(f"error: {exc}", file=stderr)
+        return 1
+    if output != STDOUT:
+        size = _count(definition.states, "state")
+        print(f"{output}: workflow {definition.name!r} ({size}, {kind})", file=stdout)
+    return 0
+
+
+def _format_of(output: str) -> Format:
+    if output == STDOUT:
+        return "svg"
+    suffix = Path(output).suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise _BadInput(
+            f"cannot tell the output format from {output!r}: end it in "
+            f"{', '.join(_SUFFIXES)}, or pass --format {' or '.join(FORMATS)}"
+        )
+    return _SUFFIXES[suffix]
+
+
+def _load_for_render(
+    path: str, guards: Sequence[str], stderr: TextIO
+) -> dict[str, WorkflowDefinition]:
+    """The file's workflows; its problems printed, and ``_BadInput`` if any is an error."""
+    try:
+        definitions, problems = check_definitions(Path(path), guards=declared_guards(guards))
+    except DefinitionError as exc:
+        if all(p.line is None for p in exc.problems):  # cannot be read: one line says why
+            raise _BadInput("; ".join(p.message for p in exc.problems)) from exc
+        definitions, problems = {}, list(exc.problems)  # not TOML: the line says where
+    _print_problems(problems, stderr)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise _BadInput(f"{path}: {_count(errors, 'error')}, nothing drawn")
+    return definitions
+
+
+def _pick_workflow(
+    definitions: dict[str, WorkflowDefinition], name: str | None, path: str
+) -> WorkflowDefinition:
+    names = list(definitions)
+    if name is None and len(names) == 1:
+        return definitions[names[0]]
+    if name is None:
+        if not names:
+            raise _BadInput(f"{path}: no workflow to draw")
+        raise _BadInput(f"{path} has {len(names)} workflows, choose one with --workflow: {names}")
+    if name not in definitions:
+        raise _BadInput(
+            f"unknown workflow {name!r} in {path}: {suggest(name, names)}choose from {names}"
+        )
+    return definitions[name]
+
+
+def _draw(
+    definition: WorkflowDefinition,
+    kind: Format,
+    *,
+    direction: Direction,
+    collapse: bool,
+    timeout: float | None,
+) -> str:
+    """The DOT source, or the SVG drawn within the time limit."""
+    # Imported here, not at the top: the notebook layer loads pandas and ipywidgets, which
+    # the other commands do not need.
+    from ..notebook._diagram import diagram
+    from ..notebook._render import render_svg
+
+    graph = diagram(definition, direction=direction, collapse=collapse)
+    if kind == "dot":
+        return str(graph.source)
+    try:
+        return render_svg(graph, timeout=timeout)
+    except RenderTimeoutError as exc:
+        raise _BadInput(
+            f"{exc}; draw it with --collapse, raise --timeout, or write the DOT source "
+            "with -o FILE.dot"
+        ) from exc
+    except RenderError as exc:
+        raise _BadInput(str(exc)) from exc
+
+
+def _write(text: str, output: str, stdout: TextIO) -> None:
+    if output == STDOUT:
+        stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _BadInput(f"cannot write {output!r}: {exc.strerror or exc}") from exc

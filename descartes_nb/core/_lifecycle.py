@@ -1,0 +1,52 @@
+"""The built-in lifecycle: WorkflowState and the LIFECYCLE definition."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+from ._definition import StateDef, TransitionDef, WorkflowDefinition
+
+__all__ = ["LIFECYCLE", "WorkflowState"]
+
+
+class WorkflowState(StrEnum):
+    """The states of the built-in lifecycle."""
+
+    IDLE = "Idle"
+    RUNNING = "Running"
+    PAUSED = "Paused"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Completed and Failed are terminal; Failed may be left only by Retry."""
+        return self in (WorkflowState.COMPLETED, WorkflowState.FAILED)
+
+
+_S = WorkflowState
+
+LIFECYCLE: Final = WorkflowDefinition(
+    "lifecycle",
+    states=(
+        StateDef(_S.IDLE, description="created, waiting for Start"),
+        StateDef(_S.RUNNING, description="doing its work"),
+        StateDef(_S.PAUSED, description="stopped for now; Resume continues"),
+        StateDef(_S.COMPLETED, terminal=True, description="finished; no way out"),
+        StateDef(_S.FAILED, terminal=True, description="failed; only Retry leaves"),
+    ),
+    initial_state=_S.IDLE,
+    transitions=(
+        TransitionDef(_S.IDLE, "Start", _S.RUNNING),
+        TransitionDef(_S.RUNNING, "Pause", _S.PAUSED),
+        TransitionDef(_S.RUNNING, "Complete", _S.COMPLETED),
+        TransitionDef(_S.RUNNING, "Fail", _S.FAILED),
+        TransitionDef(_S.RUNNING, "Timeout", _S.FAILED),
+        TransitionDef(_S.PAUSED, "Resume", _S.RUNNING),
+        TransitionDef(_S.PAUSED, "Fail", _S.FAILED),
+        TransitionDef(_S.PAUSED, "Timeout", _S.FAILED),
+        TransitionDef(_S.FAILED, "Retry", _S.RUNNING),
+    ),
+    description="the built-in workflow lifecycle",
+)

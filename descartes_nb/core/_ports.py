@@ -1,0 +1,63 @@
+"""The WorkflowStore protocol: what machines and the orchestrator need from a store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
+
+from ._history import StateHistoryEntry
+from ._jsonvalue import JSONValue
+
+if TYPE_CHECKING:
+    from ._machine import WorkflowStateMachine
+    from ._serialization import SerializedWorkflow
+
+__all__ = ["WorkflowChange", "WorkflowStore"]
+
+
+class WorkflowChange(NamedTuple):
+    """One durable change of a workflow: its new header, and the entry that caused it.
+
+    The store writes all of it in one transaction. ``version`` is the version this change
+    creates: the stored workflow must be at ``version - 1`` (0: not stored yet), otherwise
+    the store raises ``ConcurrentModificationError`` and writes nothing.
+
+    A ``NamedTuple`` (a frozen record) like ``StateHistoryEntry``: one is built for every
+    durable change, four times faster than a frozen dataclass.
+    """
+
+    workflow_id: str
+    definition: str
+    state: str
+    context: Mapping[str, JSONValue]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    state_entered_at: datetime
+    retry_attempts: int
+    transition_count: int
+    max_history: int
+    entry: StateHistoryEntry | None  # None when only the context changed
+    previous_context: Mapping[str, JSONValue] | None  # context of the entry before ``entry``
+
+
+@runtime_checkable
+class WorkflowStore(Protocol):
+    """A durable home for workflows (SQLite, PostgreSQL)."""
+
+    async def save_workflow(self, sm: WorkflowStateMachine) -> None:
+        """Write the whole workflow (header and history), replacing what is stored."""
+        ...
+
+    async def save_change(self, change: WorkflowChange) -> None:
+        """Write one change atomically; return only once it is committed."""
+        ...
+
+    async def load_workflow(self, workflow_id: str) -> SerializedWorkflow:
+        """Read a stored workflow."""
+        ...
+
+    async def delete_workflow(self, workflow_id: str) -> None:
+        """Remove a workflow with its history."""
+        ...

@@ -1,0 +1,221 @@
+"""SerializedWorkflow: the versioned JSON form of one workflow."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from ..errors import SerializationError
+from . import _display as display
+from ._history import StateHistoryEntry
+from ._jsonvalue import JSONValue, to_context, to_json_value
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "SerializedWorkflow"]
+
+FORMAT: Final = "descartes_nb.workflow"
+FORMAT_VERSION: Final = 1
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class SerializedWorkflow:
+    """Everything about one workflow, as plain values: header, context and history.
+
+    ``to_json()``/``from_json()`` round-trip it exactly; ``from_dict`` checks every field
+    and raises ``SerializationError`` naming the first one that is wrong.
+    """
+
+    workflow_id: str
+    definition: str
+    state: str
+    context: Mapping[str, JSONValue]
+    created_at: datetime
+    updated_at: datetime
+    state_entered_at: datetime
+    retry_attempts: int
+    version: int
+    max_history: int
+    transition_count: int
+    history: tuple[StateHistoryEntry, ...]
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        text = (
+            f"<SerializedWorkflow {self.workflow_id!r} ({self.definition}) "
+            f"state={str(self.state)!r} version={self.version} "
+            f"transitions={self.transition_count}>\n"
+            f"context: {display.short_repr(dict(self.context))}"
+        )
+        return display.mimebundle(self, text, include, exclude)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready dict (format name and version included)."""
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "workflow_id": self.workflow_id,
+            "definition": self.definition,
+            "state": str(self.state),
+            "context": dict(self.context),
+            "created_at": _time_text(self.created_at),
+            "updated_at": _time_text(self.updated_at),
+            "state_entered_at": _time_text(self.state_entered_at),
+            "retry_attempts": self.retry_attempts,
+            "version": self.version,
+            "max_history": self.max_history,
+            "transition_count": self.transition_count,
+            "history": _entries_to_list(self.history),
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Return the JSON text."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> SerializedWorkflow:
+        """Parse JSON text written by ``to_json``.
+
+        Raises:
+            SerializationError: not JSON, not this format, or a field is wrong.
+        """
+        try:
+            data = json.loads(text)
+        except (ValueError, TypeError) as exc:
+            raise SerializationError(f"not JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: object) -> SerializedWorkflow:
+        """Check and convert a dict made by ``to_dict``.
+
+        Raises:
+            SerializationError: not this format, or a field is missing or wrong.
+        """
+        obj = _Reader(data, "workflow")
+        if obj.get("format", str) != FORMAT:
+            raise SerializationError(
+                f"not a serialized workflow: format is "
+                f"{obj.raw.get('format')!r}, expected {FORMAT!r}"
+            )
+        version = obj.get("format_version", int)
+        if version != FORMAT_VERSION:
+            raise SerializationError(
+                f"format_version {version!r} is not supported "
+                f"(this version reads {FORMAT_VERSION})"
+            )
+        return cls(
+            workflow_id=obj.get("workflow_id", str),
+            definition=obj.get("definition", str),
+            state=obj.get("state", str),
+            context=obj.context("context"),
+            created_at=obj.time("created_at"),
+            updated_at=obj.time("updated_at"),
+            state_entered_at=obj.time("state_entered_at"),
+            retry_attempts=obj.count("retry_attempts"),
+            version=obj.count("version"),
+            max_history=obj.count("max_history", minimum=1),
+            transition_count=obj.count("transition_count"),
+            history=_entries_from_list(obj.get("history", list)),
+        )
+
+
+def _time_text(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _entries_to_list(entries: Sequence[StateHistoryEntry]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    previous: Mapping[str, JSONValue] | None = None
+    for e in entries:
+        item: dict[str, Any] = {
+            "seq": e.seq,
+            "from_state": str(e.from_state),
+            "to_state": str(e.to_state),
+            "event": e.event,
+            "event_data": e.event_data,
+            "timestamp": _time_text(e.timestamp),
+            "duration_us": e.duration // _MICROSECOND,
+            "context": dict(e.context),
+        }
+        if previous is None or e.context_before != previous:
+            item["context_before"] = dict(e.context_before)  # omitted when it is the last context
+        out.append(item)
+        previous = e.context
+    return out
+
+
+def _entries_from_list(items: list[Any]) -> tuple[StateHistoryEntry, ...]:
+    entries: list[StateHistoryEntry] = []
+    previous: Mapping[str, JSONValue] | None = None
+    for i, raw in enumerate(items):
+        item = _Reader(raw, f"history[{i}]")
+        context = item.context("context")
+        if previous is not None and context == previous:
+            context = previous  # share unchanged snapshots, as a live machine does
+        if "context_before" in item.raw or previous is None:
+            context_before = item.context("context_before")
+        else:
+            context_before = previous
+        entries.append(
+            StateHistoryEntry(
+                seq=item.count("seq", minimum=1),
+                from_state=item.get("from_state", str),
+                to_state=item.get("to_state", str),
+                event=item.get("event", str),
+                event_data=to_json_value(item.raw.get("event_data"), f"history[{i}].event_data"),
+                timestamp=item.time("timestamp"),
+                duration=item.count("duration_us", minimum=None) * _MICROSECOND,
+                context=context,
+                context_before=context_before,
+            )
+        )
+        previous = context
+    return tuple(entries)
+
+
+class _Reader:
+    """Typed access to one JSON object, with errors that name the field."""
+
+    __slots__ = ("raw", "where")
+
+    def __init__(self, raw: object, where: str) -> None:
+        if not isinstance(raw, dict):
+            raise SerializationError(f"{where} must be a JSON object, got {raw!r:.80}")
+        self.raw: dict[str, Any] = raw
+        self.where = where
+
+    def get(self, key: str, kind: type[Any]) -> Any:
+        if key not in self.raw:
+            raise SerializationError(f"{self.where} has no {key!r} field")
+        value = self.raw[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise SerializationError(
+                f"{self.where}.{key} must be {kind.__name__}, got {value!r:.80}"
+            )
+        return value
+
+    def count(self, key: str, minimum: int | None = 0) -> int:
+        value: int = self.get(key, int)
+        if minimum is not None and value < minimum:
+            raise SerializationError(f"{self.where}.{key} must be >= {minimum}, got {value!r}")
+        return value
+
+    def time(self, key: str) -> datetime:
+        text = self.get(key, str)
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise SerializationError(
+                f"{self.where}.{key} is not an ISO-8601 time: {text!r:.80}"
+            ) from exc
+        if value.tzinfo is None:
+            raise SerializationError(f"{self.where}.{key} must carry a UTC offset: {text!r}")
+        return value.astimezone(UTC)
+
+    def context(self, key: str) -> Mapping[str, JSONValue]:
+        value = self.get(key, dict)
+        return to_context(value, f"{self.where}.{key}")

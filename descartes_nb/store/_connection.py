@@ -1,0 +1,114 @@
+"""The store's aiosqlite connection and its thread: open, close, run functions on it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from ..errors import SerializationError, StoreError
+from . import _failures as failures
+from ._config import StateStoreConfig, configure_connection
+
+__all__ = ["ConnectionThread"]
+
+_T = TypeVar("_T")
+
+
+class ConnectionThread:
+    """One aiosqlite connection, on its own thread; ``run`` takes one round trip per call."""
+
+    __slots__ = ("_config", "_db", "_in_flight", "_path")
+
+    def __init__(self, path: str, config: StateStoreConfig) -> None:
+        self._path = path
+        self._config = config
+        self._db: aiosqlite.Connection | None = None
+        self._in_flight = 0
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the connection is open."""
+        return self._db is not None
+
+    @property
+    def in_flight(self) -> int:
+        """How many ``run`` calls are queued or running on the thread."""
+        return self._in_flight
+
+    async def open(self) -> None:
+        """Connect, switch to WAL, and bring the schema up to date.
+
+        Raises:
+            StoreError: the file cannot be opened or is not a SQLite database.
+            SchemaVersionError: the database was written by a newer schema.
+        """
+        seconds = self._config.busy_timeout.total_seconds()
+        db = aiosqlite.connect(self._path, isolation_level=None, timeout=seconds)
+        try:
+            await db
+        except sqlite3.Error as exc:
+            # aiosqlite stops its thread without waiting for it; wait here, or the thread
+            # may report to an event loop that has closed by then.
+            await asyncio.to_thread(db._thread.join)
+            raise self.translate(exc, "opening") from exc
+        self._db = db
+        try:
+            await self.run("opening", configure_connection, self._path, self._config)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the connection (harmless when closed)."""
+        db, self._db = self._db, None
+        if db is None:
+            return
+        try:
+            await db.close()
+        except sqlite3.Error as exc:
+            raise self.translate(exc, "closing") from exc
+
+    async def run(self, doing: str, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn(connection, *args)`` on the connection's thread; translate its errors.
+
+        ``fn`` and ``args`` must not hold the store or the aiosqlite connection: its thread
+        keeps its last job alive, which would keep an unclosed store (and the thread, which
+        then never stops) from being collected. It keeps the last result too, so that
+        comes back in a box emptied here: a million rows read are not held until the next
+        job.
+
+        Raises:
+            StoreError: the connection is not open, or SQLite failed while ``doing``.
+            SerializationError: text that is not valid UTF-8 was given to SQLite.
+        """
+        db = self._db
+        if db is None:
+            raise StoreError(
+                f"database {self._path!r} is not open: use 'async with' or 'await store.open()'"
+            )
+        self._in_flight += 1
+        try:
+            # One thread round trip for the whole function. aiosqlite's public methods
+            # take one per statement, which would cost three to four times as much per
+            # transaction; _execute is what they all use underneath.
+            box: list[_T] = await db._execute(_boxed, fn, db._conn, *args)  # type: ignore[no-untyped-call]
+            return box.pop()
+        except sqlite3.Error as exc:
+            raise self.translate(exc, doing) from exc
+        except UnicodeEncodeError as exc:  # a name with a lone surrogate, given to SQLite
+            raise SerializationError(f"{doing}: text that is not valid UTF-8 ({exc})") from exc
+        finally:
+            self._in_flight -= 1
+
+    def translate(self, exc: sqlite3.Error, doing: str) -> StoreError:
+        """A ``StoreError`` that says what went wrong in words (chain the original)."""
+        return failures.translate(exc, self._path, doing, self._config.busy_timeout)
+
+
+def _boxed(fn: Callable[..., _T], conn: sqlite3.Connection, *args: Any) -> list[_T]:
+    """``[fn(conn, *args)]``, on the connection's thread (see ``ConnectionThread.run``)."""
+    return [fn(conn, *args)]

@@ -1,0 +1,216 @@
+"""Guard expressions: the language, its limits, and what it refuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import descartes_nb as dn
+from descartes_nb.formats.swarm.guards._parser import MAX_DEPTH, MAX_LENGTH, parse_guard
+from descartes_nb.formats.swarm.guards._tree import may_overlap
+
+CONTEXT: dict[str, Any] = {
+    "approvals": 2,
+    "status": "open",
+    "tags": ["urgent", "backend"],
+    "owner": {"name": "ada", "teams": [{"id": 7}]},
+    "ratio": 0.25,
+    "flag": True,
+    "nothing": None,
+    "weird key": 1,
+    "_private": 3,
+}
+DATA: Any = {"amount": 120, "kind": "invoice"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("context.approvals >= 2", True),
+        ("context.approvals > 2", False),
+        ("context.missing >= 2", False),  # missing reads as null; ordering with null is false
+        ("context.missing == null", True),
+        ("context.nothing == null", True),
+        ("context.status == 'open'", True),
+        ('context.status != "open"', False),
+        ("context.owner.name == 'ada'", True),
+        ("context.owner.teams[0].id == 7", True),
+        ("context.owner.teams[5].id == null", True),
+        ("context['weird key'] == 1", True),
+        ("context._private == 3", True),
+        ("context.tags[0] == 'urgent'", True),
+        ("'urgent' in context.tags", True),
+        ("'frontend' not in context.tags", True),
+        ("'name' in context.owner", True),
+        ("'pe' in context.status", True),
+        ("1 in context.status", False),  # a number is never in a string
+        ("'x' in context.approvals", False),
+        ("context.status in ['open', 'draft']", True),
+        ("data.amount > 100 and data.kind == 'invoice'", True),
+        ("data.amount > 100 and not data.kind == 'invoice'", False),
+        ("data.amount < 100 or context.flag", True),
+        ("not context.flag", False),
+        ("data == null", False),
+        ("data.amount * 2 - 40 == 200", True),
+        ("data.amount / 8 == 15", True),
+        ("data.amount // 7 == 17 and data.amount % 7 == 1", True),
+        ("2 ** 10 == 1024", True),
+        ("-2 ** 2 == -4", True),
+        ("2 ** -1 == 0.5", True),
+        ("+context.ratio == 0.25", True),
+        ("-context.ratio < 0", True),
+        ("1 < context.approvals < 3", True),
+        ("1 < context.approvals < 2", False),
+        ("context.flag == 1", False),  # booleans and numbers never compare equal
+        ("context.flag == true", True),
+        ("context.status < 5", False),  # ordering across kinds is false, not an error
+        ("'a' < 'b'", True),
+        ("1.5e1 == 15", True),
+        ("'it\\'s' == \"it's\"", True),
+        ("'a\\tb' != 'a b'", True),
+        ("(context.approvals + 1) * 2 == 6", True),
+        ("context", True),  # a non-empty context is truthy
+        ("[]", False),
+        ("true", True),
+        ("false or null", False),
+    ],
+)
+def test_parse_guard_evaluates(text, expected):
+    guard = parse_guard(text)
+    assert guard(CONTEXT, DATA) is expected
+    assert guard.text == text
+
+
+def test_parse_guard_keeps_the_text_stripped_and_shows_it():
+    guard = parse_guard("  context.n >= 1  ")
+    assert guard.text == "context.n >= 1"
+    assert repr(guard) == "Expression('context.n >= 1')"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("context.__class__", "keys starting with '__' are not allowed", id="dunder"),
+        pytest.param("context['__globals__']", "keys starting with '__'", id="dunder-index"),
+        pytest.param("__import__('os')", "calls are not allowed", id="import-call"),
+        pytest.param("import os", "unknown name 'import'", id="import-statement"),
+        pytest.param("open('/etc/passwd')", "calls are not allowed", id="call"),
+        pytest.param("context.items()", "calls are not allowed", id="method-call"),
+        pytest.param("(context)()", "calls are not allowed", id="call-of-group"),
+        pytest.param("'abc'.upper", "attribute and item access is only allowed", id="attribute"),
+        pytest.param("(context.a).b", "attribute and item access is only allowed", id="attr2"),
+        pytest.param("[1, 2][0]", "attribute and item access is only allowed", id="item"),
+        pytest.param("os.system", "unknown name 'os'", id="module"),
+        pytest.param("True", "did you mean 'true'?", id="python-true"),
+        pytest.param("contxt.a", "did you mean 'context'?", id="typo"),
+        pytest.param("2 ** 100000", "exponent 100000 is out of range", id="huge-exponent"),
+        pytest.param("9 ** 9 ** 9", "out of range", id="tower"),
+        pytest.param("(10 ** 60) ** 64", "too large", id="big-power"),
+        pytest.param("2 ** (8 * 8 * 8)", "out of range", id="computed-exponent"),
+        pytest.param("1" * 31, "more than 30 digits", id="huge-literal"),
+        pytest.param("1e999", "out of range", id="huge-float"),
+        pytest.param("1e-999", "out of range", id="tiny-float"),
+        pytest.param("1 / 0", "division by zero", id="div-zero"),
+        pytest.param("'a' + 1", "needs two numbers", id="string-plus"),
+        pytest.param("-'a'", "needs a number", id="neg-string"),
+        pytest.param("(-8) ** 0.5", "not a real number", id="complex"),
+        pytest.param("(" * 40 + "1" + ")" * 40, f"nesting deeper than {MAX_DEPTH}", id="parens"),
+        pytest.param("not " * 40 + "true", "nesting deeper", id="nots"),
+        pytest.param("-" * 40 + "1", "nesting deeper", id="minuses"),
+        pytest.param("[" * 40 + "]" * 40, "nesting deeper", id="lists"),
+        pytest.param("1 or " * 300 + "1", f"at most {MAX_LENGTH} characters", id="too-long"),
+        pytest.param("", "cannot be empty", id="empty"),
+        pytest.param("context.a +", "ends too early", id="truncated"),
+        pytest.param("context.a = 1", "did you mean '=='?", id="assign"),
+        pytest.param("context.a && true", "did you mean 'and'?", id="c-and"),
+        pytest.param("!context.a", "did you mean 'not'?", id="c-not"),
+        pytest.param("lambda: 1", "unexpected character ':'", id="lambda"),
+        pytest.param("context.a; 1", "unexpected character ';'", id="semicolon"),
+        pytest.param("'unterminated", "unexpected character", id="open-string"),
+        pytest.param("'\\x41'", "unknown escape", id="escape"),
+        pytest.param("context.and", "'and' is a keyword", id="keyword-key"),
+        pytest.param("context[1.5]", "expected a 'key' or a list index", id="float-index"),
+        pytest.param("context.a b", "unexpected 'b'", id="two-values"),
+        pytest.param("(1", "expected ')'", id="unclosed"),
+    ],
+)
+def test_parse_guard_refuses_at_load_time(text, message):
+    with pytest.raises(dn.DefinitionError, match="at column") as info:
+        parse_guard(text)
+    assert message in str(info.value)
+    assert info.value.key == "guard"
+
+
+def test_parse_guard_refusal_gives_the_column():
+    with pytest.raises(dn.DefinitionError, match=r"\(at column 22\)"):
+        parse_guard("context.a >= context.__dict__")
+
+
+def test_parse_guard_refuses_non_text():
+    with pytest.raises(dn.DefinitionError, match="must be a str, got 3"):
+        parse_guard(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "error"),
+    [
+        ("context.a / context.b > 1", {"a": 1, "b": 0}, ZeroDivisionError),
+        ("context.a + 1 > 1", {"a": "x"}, TypeError),
+        ("2 ** context.n > 1", {"n": 100}, ValueError),
+        ("context.n ** 64 > 1", {"n": 2**100}, OverflowError),
+        ("context.n * context.n > 1", {"n": 2**3000}, OverflowError),
+    ],
+)
+def test_guard_fails_at_run_time_on_bad_values(text, context, error):
+    guard = parse_guard(text)
+    with pytest.raises(error):
+        guard(context, None)
+
+
+async def test_guard_failure_in_a_workflow_becomes_handler_error(make_workflow):
+    d = dn.WorkflowDefinition(
+        "g",
+        states=(dn.StateDef("a"), dn.StateDef("b", terminal=True)),
+        initial_state="a",
+        transitions=(
+            dn.TransitionDef(
+                "a", "go", "b", guard=parse_guard("1 / data.n > 0"), guard_label="1 / data.n > 0"
+            ),
+        ),
+    )
+    sm = make_workflow(d)
+    with pytest.raises(dn.HandlerError, match=r"guard '1 / data.n > 0' raised"):
+        await sm.process_event("go", {"n": 0})
+    assert sm.state == "a"
+    entry = await sm.process_event("go", {"n": 2})
+    assert entry.to_state == "b"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("context.n >= 2", "context.n < 2", False),
+        ("context.n >= 2", "context.n > 5", True),
+        ("context.n > 1 and context.n < 3", "context.n >= 3", False),
+        ("context.n > 1 and context.n < 2", "context.n == 1.5", True),
+        ("context.n == 1", "context.n != 1", False),
+        ("context.n == 1", "1 == context.n", True),
+        ("2 <= context.n", "context.n < 2", False),
+        ("data.kind == 'a'", "data.kind in ['b', 'c']", False),
+        ("data.kind == 'a'", "data.kind not in ['b', 'c']", True),
+        ("data.kind > 'a'", "data.kind < 'b'", True),  # 'a\0' is between
+        ("data.kind > 'a'", "data.kind <= 'a'", False),
+        ("context.n >= 2", "data.n < 2", True),  # different paths are independent
+        ("context.n >= 2 and data.ok == true", "data.ok == false", False),
+        ("true", "context.n == 1", True),
+        ("context.flag == true", "context.flag == 1", False),
+        ("context.a == 1", "context.a.b == 2", None),  # nested paths: undecided
+        ("context.n > 1 or context.n < 0", "context.n == 0", None),  # 'or': undecided
+        ("context.n + 1 > 2", "context.n < 0", None),  # arithmetic: undecided
+        ("context.flag", "not context.flag", None),
+    ],
+)
+def test_may_overlap_decides_simple_guards(a, b, expected):
+    assert may_overlap(parse_guard(a).tree, parse_guard(b).tree) is expected
+    assert may_overlap(parse_guard(b).tree, parse_guard(a).tree) is expected
