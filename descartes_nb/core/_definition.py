@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from ..errors import DefinitionError
 from . import _display as display
@@ -15,6 +15,7 @@ from ._jsonvalue import JSONValue
 
 __all__ = [
     "PREVIOUS_STATE",
+    "ComparableGuard",
     "DefinitionProblem",
     "Guard",
     "RetryPolicy",
@@ -35,6 +36,23 @@ _SHOWN_TRANSITIONS: Final = 20
 
 Guard = Callable[[Mapping[str, JSONValue], JSONValue], bool]
 """A sync predicate over the context and the event data: ``guard(context, data) -> bool``."""
+
+
+@runtime_checkable
+class ComparableGuard(Protocol):
+    """A guard that can tell whether it and another guard may both be true.
+
+    Validation asks it, to report transitions on one event whose guards overlap; the guard
+    expressions of Swarm.toml implement it. Other guards are compared by identity and label.
+    """
+
+    def __call__(self, context: Mapping[str, JSONValue], data: JSONValue, /) -> bool:
+        """Evaluate the guard."""
+        ...
+
+    def may_overlap(self, other: object) -> bool | None:
+        """Whether some context and data make both guards true; None when it cannot tell."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,9 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Final, Literal
 
-from ..formats.swarm.guards._parser import Expression
-from ..formats.swarm.guards._tree import may_overlap
 from ._definition import (
     PREVIOUS_STATE,
+    ComparableGuard,
     DefinitionProblem,
     RetryPolicy,
     StateDef,
@@ -222,8 +221,8 @@ def _competition(
         )
     if later.guard is None:
         return None  # a guarded transition followed by a default: the usual "else"
-    if isinstance(first.guard, Expression) and isinstance(later.guard, Expression):
-        overlap = may_overlap(first.guard.tree, later.guard.tree)
+    if isinstance(first.guard, ComparableGuard):
+        overlap = first.guard.may_overlap(later.guard)
     else:
         overlap = first.guard is later.guard or first.guard_text == later.guard_text
     if not overlap:

@@ -37,6 +37,7 @@ from ._tree import (
     Unary,
     compile_node,
     has_path,
+    may_overlap,
 )
 
 __all__ = ["MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "Expression", "parse_guard"]
@@ -104,6 +105,16 @@ class Expression:
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
+
+    def may_overlap(self, other: object) -> bool | None:
+        """Whether some context and data make this guard and ``other`` both true.
+
+        None when this cannot tell: ``other`` is not an expression, or either is more than
+        ``and``-ed tests of paths against constants (see ``_tree.may_overlap``).
+        """
+        if not isinstance(other, Expression):
+            return None
+        return may_overlap(self.tree, other.tree)
 
 
 def parse_guard(text: str) -> Expression:
