@@ -8,12 +8,10 @@ descartes_nb`` stays fast in a worker process).
 from .core._clock import Clock, ManualClock, SystemClock, TimerHandle
 from .core._definition import (
     PREVIOUS_STATE,
-    DefinitionProblem,
     RetryPolicy,
     StateDef,
     TransitionDef,
     WorkflowDefinition,
-    validate,
 )
 from .core._events import WorkflowEvent
 from .core._handlers import StateHandler
@@ -22,9 +20,11 @@ from .core._lifecycle import LIFECYCLE, WorkflowState
 from .core._machine import WorkflowMetadata, WorkflowStateMachine
 from .core._ports import WorkflowChange, WorkflowStore
 from .core._serialization import SerializedWorkflow
+from .core._validate import validate
 from .errors import (
     ConcurrentModificationError,
     DefinitionError,
+    DefinitionProblem,
     DefinitionWarning,
     DuplicateWorkflowError,
     EventLoopRunningError,

@@ -26,9 +26,14 @@ def test_all_is_sorted_and_complete(package):
 
 def test_every_error_class_is_exported_and_in_the_tree():
     for name in errors.__all__:
-        cls = getattr(errors, name)
-        assert getattr(dn, name) is cls
-        assert issubclass(cls, dn.StateMachineError)
+        assert getattr(dn, name) is getattr(errors, name)
+    classes = [
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type) and issubclass(value, BaseException)
+    ]
+    assert {cls.__name__ for cls in classes} == set(errors.__all__) - {"DefinitionProblem"}
+    assert all(issubclass(cls, dn.StateMachineError) for cls in classes)
 
 
 def test_design_names_are_importable():

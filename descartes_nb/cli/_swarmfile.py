@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final, Literal, TextIO
 
-from ..core._definition import DefinitionProblem, Guard, WorkflowDefinition
-from ..errors import DefinitionError, RenderError, RenderTimeoutError
+from ..core._definition import Guard, WorkflowDefinition
+from ..errors import DefinitionError, DefinitionProblem, RenderError, RenderTimeoutError
 from ..formats.swarm._load import check_definitions
 from ..formats.swarm._report import suggest
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Final, Literal, Protocol, runtime_checkable
 
-from ..errors import DefinitionError
+from ..errors import DefinitionError, DefinitionProblem
 from . import _display as display
 from ._events import ROLLBACK
 from ._jsonvalue import JSONValue
@@ -16,13 +16,11 @@ from ._jsonvalue import JSONValue
 __all__ = [
     "PREVIOUS_STATE",
     "ComparableGuard",
-    "DefinitionProblem",
     "Guard",
     "RetryPolicy",
     "StateDef",
     "TransitionDef",
     "WorkflowDefinition",
-    "validate",
 ]
 
 PREVIOUS_STATE: Final = "@previous"
@@ -111,29 +109,6 @@ class TransitionDef:
         """The event name, with the guard in brackets when there is one."""
         guard = self.guard_text
         return self.event if guard is None else f"{self.event} [{guard}]"
-
-
-@dataclass(frozen=True, slots=True)
-class DefinitionProblem:
-    """One problem found in a definition; ``severity`` is ``"error"`` or ``"warning"``.
-
-    ``event`` names the event when the problem is about the transitions of one event.
-    """
-
-    message: str
-    workflow: str | None = None
-    state: str | None = None
-    key: str | None = None
-    severity: Literal["error", "warning"] = "error"
-    source: str | None = None
-    line: int | None = None
-    event: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.source}:{self.line}: " if self.source and self.line else ""
-        if self.source and not self.line:
-            where = f"{self.source}: "
-        return f"{where}{self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,15 +340,3 @@ def _transition_problems(
             state=t.source,
             key=t.event,
         )
-
-
-def validate(definition: WorkflowDefinition, *, strict: bool = True) -> list[DefinitionProblem]:
-    """Return the problems of a definition that can run but is probably wrong.
-
-    See ``descartes_nb.core.validation`` for the rules. With ``strict=False`` unreachable
-    states, dead ends and states that cannot lead to a terminal state are warnings
-    (``severity="warning"``) rather than errors.
-    """
-    from ._validate import problems_of  # validation imports this module
-
-    return problems_of(definition, strict=strict)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from ._history import StateHistoryEntry
 from ._jsonvalue import JSONValue
+from ._serialization import SerializedWorkflow
 
-if TYPE_CHECKING:
-    from ._machine import WorkflowStateMachine
-    from ._serialization import SerializedWorkflow
-
-__all__ = ["WorkflowChange", "WorkflowStore"]
+__all__ = ["Serializable", "WorkflowChange", "WorkflowStore"]
 
 
 class WorkflowChange(NamedTuple):
@@ -42,11 +39,19 @@ class WorkflowChange(NamedTuple):
     previous_context: Mapping[str, JSONValue] | None  # context of the entry before ``entry``
 
 
+class Serializable(Protocol):
+    """What a store saves whole: a ``WorkflowStateMachine``, or anything that serializes."""
+
+    def serialize(self) -> SerializedWorkflow:
+        """Return the whole workflow as a ``SerializedWorkflow``."""
+        ...
+
+
 @runtime_checkable
 class WorkflowStore(Protocol):
     """A durable home for workflows (SQLite, PostgreSQL)."""
 
-    async def save_workflow(self, sm: WorkflowStateMachine) -> None:
+    async def save_workflow(self, sm: Serializable) -> None:
         """Write the whole workflow (header and history), replacing what is stored."""
         ...
 

@@ -1,4 +1,4 @@
-"""The checks behind validate(): what a definition that can run may still get wrong.
+"""validate(): what a definition that can run may still get wrong.
 
 Rules, each reported as a ``DefinitionProblem`` naming the workflow, state and key:
 
@@ -20,25 +20,30 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Final, Literal
 
+from ..errors import DefinitionProblem
 from ._definition import (
     PREVIOUS_STATE,
     ComparableGuard,
-    DefinitionProblem,
     RetryPolicy,
     StateDef,
     TransitionDef,
     WorkflowDefinition,
 )
 
-__all__ = ["FAILURE_EVENTS", "problems_of"]
+__all__ = ["FAILURE_EVENTS", "validate"]
 
 FAILURE_EVENTS: Final = ("Fail", "Timeout")
 _RETRY: Final = "Retry"
 _BACKOFFS: Final = ("exponential", "fixed")
 
 
-def problems_of(d: WorkflowDefinition, *, strict: bool = True) -> list[DefinitionProblem]:
-    """Run every rule on ``d``; see the module docstring."""
+def validate(d: WorkflowDefinition, *, strict: bool = True) -> list[DefinitionProblem]:
+    """Return the problems of a definition that can run but is probably wrong.
+
+    Every rule of the module docstring runs, and every problem is returned (none raised).
+    With ``strict=False`` unreachable states, dead ends and states that cannot lead to a
+    terminal state are warnings (``severity="warning"``) rather than errors.
+    """
     shape: Literal["error", "warning"] = "error" if strict else "warning"
     graph = _Graph(d)
     problems = list(_unreachable(d, graph, shape))

@@ -8,11 +8,11 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from ..core._clock import Clock, SystemClock
 from ..core._history import StateHistoryEntry
-from ..core._ports import WorkflowChange
+from ..core._ports import Serializable, WorkflowChange
 from ..core._serialization import SerializedWorkflow
 from ..errors import SerializationError, StoreError
 from . import _checkpoint as checkpoint
@@ -27,9 +27,6 @@ from ._connection import ConnectionThread
 from ._encode import ChangeEncoder
 from ._reads import HistoryColumns
 from ._schema import initialize_schema
-
-if TYPE_CHECKING:
-    from ..core._machine import WorkflowStateMachine
 
 __all__ = ["SqliteWorkflowStore"]
 
@@ -214,7 +211,7 @@ class SqliteWorkflowStore:
         """
         await self._writer.submit(self._encoder.encode(change))
 
-    async def save_workflow(self, sm: WorkflowStateMachine) -> None:
+    async def save_workflow(self, sm: Serializable) -> None:
         """Write a whole workflow (header and history), replacing what is stored under its id.
 
         Raises:

@@ -30,8 +30,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from ...core._definition import DefinitionProblem, Guard, WorkflowDefinition
-from ...errors import DefinitionError, DefinitionWarning
+from ...core._definition import Guard, WorkflowDefinition
+from ...errors import DefinitionError, DefinitionProblem, DefinitionWarning
 from ._index import LineIndex
 from ._read import WorkflowReader
 

@@ -10,14 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ...core._definition import (
-    PREVIOUS_STATE,
-    DefinitionProblem,
-    Guard,
-    WorkflowDefinition,
-    validate,
-)
-from ...errors import DefinitionError
+from ...core._definition import PREVIOUS_STATE, Guard, WorkflowDefinition
+from ...core._validate import validate
+from ...errors import DefinitionError, DefinitionProblem
 from ._index import LineIndex
 from ._report import Place, Reporter, show, suggest
 from ._state import ParsedState, StateReader, assemble

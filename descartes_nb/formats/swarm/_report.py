@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final, Literal
 
-from ...core._definition import DefinitionProblem
 from ...core._duration import DURATION_HELP, parse_duration
+from ...errors import DefinitionProblem
 from ._index import KeyPath, LineIndex
 
 __all__ = ["Place", "Reporter", "show", "suggest"]
