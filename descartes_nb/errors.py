@@ -82,7 +82,6 @@ class DefinitionProblem:
         return f"{where}{self.message}"
 
 
-
 class DefinitionError(StateMachineError):
     """A workflow definition is invalid.
 

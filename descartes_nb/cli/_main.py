@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Final, TextIO
 
 from .. import WorkflowEvent, WorkflowOrchestrator, WorkflowStateMachine
+from ..core._events import RETRY, ROLLBACK
 from ..errors import StateMachineError
 from ..store import DEFAULT_DATABASE, SqliteWorkflowStore
 from ._database import add_database_tools, history_table, milliseconds, run_database_tool, table
@@ -120,8 +121,8 @@ def _summary_table(orchestrator: WorkflowOrchestrator) -> str:
             str(sm.state),
             str(sm.metadata.transition_count),
             # every Retry taken (metadata counts only those since the workflow last failed)
-            str(sum(e.event == "Retry" for e in sm.history)),
-            str(sum(e.event == "Rollback" for e in sm.history)),
+            str(sum(e.event == RETRY for e in sm.history)),
+            str(sum(e.event == ROLLBACK for e in sm.history)),
             milliseconds(sm.metadata.updated_at - sm.metadata.created_at),
         ]
         for sm in orchestrator

@@ -1,4 +1,14 @@
-"""WorkflowEvent: the frozen value a workflow processes."""
+"""WorkflowEvent, the frozen value a workflow processes, and every event name with a meaning.
+
+The names below are the one home of the event names the library itself gives a meaning to:
+
+- the lifecycle's events (``START`` ... ``RETRY``; ``LIFECYCLE`` maps them);
+- ``FAIL`` and ``TIMEOUT`` (``FAILURE_EVENTS``): a machine keeps counting retries through
+  them, timers process ``TIMEOUT`` when a state's timeout falls due, and Swarm.toml gives
+  every workflow both; ``RETRY`` counts one more retry and is processed by retry policies;
+- ``ROLLBACK``, reserved: it undoes the last transition, and no definition may map it;
+- ``RESTORE``, the event a store records when a workflow is restored to a checkpoint.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +17,31 @@ from typing import ClassVar, Final
 
 from ._jsonvalue import JSONValue
 
-__all__ = ["ROLLBACK", "WorkflowEvent"]
+__all__ = [
+    "COMPLETE",
+    "FAIL",
+    "FAILURE_EVENTS",
+    "PAUSE",
+    "RESTORE",
+    "RESUME",
+    "RETRY",
+    "ROLLBACK",
+    "START",
+    "TIMEOUT",
+    "WorkflowEvent",
+]
 
+START: Final = "Start"
+PAUSE: Final = "Pause"
+RESUME: Final = "Resume"
+COMPLETE: Final = "Complete"
+FAIL: Final = "Fail"
+TIMEOUT: Final = "Timeout"
+RETRY: Final = "Retry"
 ROLLBACK: Final = "Rollback"
+RESTORE: Final = "Restore"
+FAILURE_EVENTS: Final = (FAIL, TIMEOUT)
+"""The events by which a state fails; a machine keeps its retry count through them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +76,7 @@ class WorkflowEvent:
         """Return the ``Fail`` event carrying ``message`` (data ``{"message": message}``)."""
         if not isinstance(message, str):
             raise TypeError(f"a failure message must be str, got {message!r}")
-        return cls("Fail", {"message": message})
+        return cls(FAIL, {"message": message})
 
     @classmethod
     def custom(cls, name: str, data: JSONValue = None) -> WorkflowEvent:
@@ -52,10 +84,10 @@ class WorkflowEvent:
         return cls(name, data, is_custom=True)
 
 
-WorkflowEvent.START = WorkflowEvent("Start")
-WorkflowEvent.PAUSE = WorkflowEvent("Pause")
-WorkflowEvent.RESUME = WorkflowEvent("Resume")
-WorkflowEvent.COMPLETE = WorkflowEvent("Complete")
-WorkflowEvent.RETRY = WorkflowEvent("Retry")
-WorkflowEvent.TIMEOUT = WorkflowEvent("Timeout")
+WorkflowEvent.START = WorkflowEvent(START)
+WorkflowEvent.PAUSE = WorkflowEvent(PAUSE)
+WorkflowEvent.RESUME = WorkflowEvent(RESUME)
+WorkflowEvent.COMPLETE = WorkflowEvent(COMPLETE)
+WorkflowEvent.RETRY = WorkflowEvent(RETRY)
+WorkflowEvent.TIMEOUT = WorkflowEvent(TIMEOUT)
 WorkflowEvent.ROLLBACK = WorkflowEvent(ROLLBACK)

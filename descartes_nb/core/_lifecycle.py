@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Final
 
 from ._definition import StateDef, TransitionDef, WorkflowDefinition
+from ._events import COMPLETE, FAIL, PAUSE, RESUME, RETRY, START, TIMEOUT
 
 __all__ = ["LIFECYCLE", "WorkflowState"]
 
@@ -38,15 +39,15 @@ LIFECYCLE: Final = WorkflowDefinition(
     ),
     initial_state=_S.IDLE,
     transitions=(
-        TransitionDef(_S.IDLE, "Start", _S.RUNNING),
-        TransitionDef(_S.RUNNING, "Pause", _S.PAUSED),
-        TransitionDef(_S.RUNNING, "Complete", _S.COMPLETED),
-        TransitionDef(_S.RUNNING, "Fail", _S.FAILED),
-        TransitionDef(_S.RUNNING, "Timeout", _S.FAILED),
-        TransitionDef(_S.PAUSED, "Resume", _S.RUNNING),
-        TransitionDef(_S.PAUSED, "Fail", _S.FAILED),
-        TransitionDef(_S.PAUSED, "Timeout", _S.FAILED),
-        TransitionDef(_S.FAILED, "Retry", _S.RUNNING),
+        TransitionDef(_S.IDLE, START, _S.RUNNING),
+        TransitionDef(_S.RUNNING, PAUSE, _S.PAUSED),
+        TransitionDef(_S.RUNNING, COMPLETE, _S.COMPLETED),
+        TransitionDef(_S.RUNNING, FAIL, _S.FAILED),
+        TransitionDef(_S.RUNNING, TIMEOUT, _S.FAILED),
+        TransitionDef(_S.PAUSED, RESUME, _S.RUNNING),
+        TransitionDef(_S.PAUSED, FAIL, _S.FAILED),
+        TransitionDef(_S.PAUSED, TIMEOUT, _S.FAILED),
+        TransitionDef(_S.FAILED, RETRY, _S.RUNNING),
     ),
     description="the built-in workflow lifecycle",
 )

@@ -20,7 +20,7 @@ from . import _display as display
 from . import _engine as engine
 from ._clock import Clock, SystemClock
 from ._definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
-from ._events import ROLLBACK, WorkflowEvent
+from ._events import FAILURE_EVENTS, RETRY, ROLLBACK, WorkflowEvent
 from ._handlers import NO_HOOKS, call_guard, hooks_of, run_hooks
 from ._history import History, StateHistoryEntry
 from ._jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value
@@ -40,8 +40,7 @@ _log = logging.getLogger(__name__)
 
 DEFAULT_MAX_HISTORY: Final = 1000
 Listener = Callable[["WorkflowStateMachine", StateHistoryEntry | None], object]
-_RETRY: Final = "Retry"
-_KEEPS_RETRY_COUNT: Final = frozenset({"Fail", "Timeout", ROLLBACK})
+_KEEPSRETRY_COUNT: Final = frozenset({*FAILURE_EVENTS, ROLLBACK})
 _SYSTEM_CLOCK: Final = SystemClock()
 
 
@@ -492,7 +491,7 @@ class WorkflowStateMachine:
         entry = self._history.append(
             step.source, step.target, event, data, now, context, self._context
         )
-        if self._retry_attempts or event == _RETRY:
+        if self._retry_attempts or event == RETRY:
             self._retry_attempts = self._next_retry_attempts(event, step, undone_event)
         if step.moves:
             self._state_entered_at = now
@@ -506,11 +505,11 @@ class WorkflowStateMachine:
 
     def _next_retry_attempts(self, event: str, step: engine.Step, undone_event: str | None) -> int:
         """Count consecutive retries: Retry adds one, leaving the failure behind resets."""
-        if event == _RETRY:
+        if event == RETRY:
             return self._retry_attempts + 1
-        if undone_event == _RETRY:
+        if undone_event == RETRY:
             return max(0, self._retry_attempts - 1)
-        if event in _KEEPS_RETRY_COUNT or step.transition is None:
+        if event in _KEEPSRETRY_COUNT or step.transition is None:
             return self._retry_attempts
         return 0
 

@@ -31,6 +31,7 @@ from . import _engine as engine
 from ._clock import Clock, TimerHandle
 from ._definition import RetryPolicy, WorkflowDefinition
 from ._duration import format_duration
+from ._events import RETRY, TIMEOUT
 from ._history import History
 from ._jsonvalue import JSONValue
 
@@ -38,8 +39,6 @@ __all__ = ["WorkflowTimers", "backoff_delay", "entry_times", "jitter_fraction"]
 
 _log = logging.getLogger(__name__)
 
-TIMEOUT: Final = "Timeout"
-RETRY: Final = "Retry"
 _MICROSECOND: Final = timedelta(microseconds=1)
 
 

@@ -29,11 +29,10 @@ from ._definition import (
     TransitionDef,
     WorkflowDefinition,
 )
+from ._events import FAILURE_EVENTS, RETRY, TIMEOUT
 
-__all__ = ["FAILURE_EVENTS", "validate"]
+__all__ = ["validate"]
 
-FAILURE_EVENTS: Final = ("Fail", "Timeout")
-_RETRY: Final = "Retry"
 _BACKOFFS: Final = ("exponential", "fixed")
 
 
@@ -260,7 +259,7 @@ def _timeout_problems(
         yield _problem(d, s, "timeout", "a terminal state cannot time out")
         return
     for leaf in _leaves_under(d, s.name):
-        if not any(t.event == "Timeout" for t in graph.chain(leaf)):
+        if not any(t.event == TIMEOUT for t in graph.chain(leaf)):
             yield _problem(d, s, "timeout", f"state {leaf!r} has no transition on event 'Timeout'")
 
 
@@ -306,6 +305,6 @@ def _failure_reaches_retry(d: WorkflowDefinition, graph: _Graph, name: str) -> b
             first = next((t for t in graph.chain(leaf) if t.event == event), None)
             if first is None or first.target == PREVIOUS_STATE:
                 continue
-            if any(t.event == _RETRY for t in graph.chain(graph.descend(first.target))):
+            if any(t.event == RETRY for t in graph.chain(graph.descend(first.target))):
                 return True
     return False

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import ipywidgets
 
-from ..core._events import ROLLBACK, WorkflowEvent
+from ..core._events import FAIL, ROLLBACK, WorkflowEvent
 from ..core._history import StateHistoryEntry
 from ..core._jsonvalue import JSONValue
 from ..core._machine import WorkflowStateMachine
@@ -22,7 +22,6 @@ from ._tasks import show_message, spawn
 
 __all__ = ["Dashboard", "EventPanel", "HistoryPlayer"]
 
-_FAIL: Final = "Fail"
 _TABLE_STYLE: Final = "border-collapse:collapse;font-size:12px"
 _CELL: Final = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left"
 
@@ -144,7 +143,7 @@ class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untype
 
     def process(self, name: str) -> asyncio.Task[Any]:
         """Process event ``name`` as a button click does (``Fail`` takes the message input)."""
-        event = WorkflowEvent.fail(self.failure_message.value) if name == _FAIL else name
+        event = WorkflowEvent.fail(self.failure_message.value) if name == FAIL else name
         return self._spawn(event)
 
     def process_custom(self) -> asyncio.Task[Any] | None:

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from ..core._events import RESTORE
 from ..errors import StoreError
 from ._codec import duration_us, json_text, parse_time, time_text
 from ._reads import workflow_key
 from ._writes import Retention, Transaction, append_next
 
-__all__ = ["RESTORE", "Checkpoint", "create_checkpoint", "list_checkpoints", "restore_checkpoint"]
-
-RESTORE: Final = "Restore"
-"""The event name of the history entry a restore records."""
+__all__ = ["Checkpoint", "create_checkpoint", "list_checkpoints", "restore_checkpoint"]
 
 _COLUMNS: Final = "c.key, w.id, c.label, c.created_at, c.version, c.seq, c.state"
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ...core._definition import PREVIOUS_STATE, Guard, RetryPolicy, StateDef, TransitionDef
-from ...core._events import ROLLBACK
+from ...core._events import FAILURE_EVENTS, RETRY, ROLLBACK
 from ...errors import DefinitionError
 from ._report import Place, Reporter, show, suggest
 from .guards._parser import parse_guard
@@ -49,7 +49,6 @@ EVENT_KEYS: Final[Mapping[str, str]] = {"next_on_success": "success", "next_on_f
 MAX_ATTEMPTS: Final = 1000
 _TARGET_KEYS: Final = ("target", "guard")
 _BACKOFFS: Final = ("exponential", "fixed")
-_FAILURES: Final = ("Fail", "Timeout")
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NOT_GUARD_NAMES: Final = frozenset({"context", "data", "true", "false", "null"})
 
@@ -223,7 +222,7 @@ def assemble(
             transitions.extend(_implicit(p))
     if uniform and not any(s.name == FAILED for s in states):
         states.append(IMPLICIT_FAILED)
-        transitions.append(TransitionDef(FAILED, "Retry", PREVIOUS_STATE, implicit=True))
+        transitions.append(TransitionDef(FAILED, RETRY, PREVIOUS_STATE, implicit=True))
     return states, transitions
 
 
@@ -232,8 +231,8 @@ def _implicit(p: ParsedState) -> list[TransitionDef]:
     s = p.state
     written = {t.event for t in p.transitions}
     if s.name == FAILED:
-        retry = TransitionDef(FAILED, "Retry", PREVIOUS_STATE, implicit=True)
-        return [] if "Retry" in written else [retry]
+        retry = TransitionDef(FAILED, RETRY, PREVIOUS_STATE, implicit=True)
+        return [] if RETRY in written else [retry]
     if s.terminal or (s.parent is not None and not p.failure):
         return []  # a child without next_on_failure lets failures bubble to its parent
     targets = list(p.failure)
@@ -241,7 +240,7 @@ def _implicit(p: ParsedState) -> list[TransitionDef]:
         targets.append(TransitionDef(s.name, "failure", FAILED))
     return [
         TransitionDef(s.name, event, t.target, t.guard, t.guard_label, implicit=True)
-        for event in _FAILURES
+        for event in FAILURE_EVENTS
         if event not in written
         for t in targets
     ]
