@@ -1,4 +1,9 @@
-"""SerializedWorkflow: the versioned JSON form of one workflow."""
+"""SerializedWorkflow: the versioned JSON form of one workflow; times as text.
+
+Times are written one way everywhere, here and in stores: ISO 8601, UTC, microseconds and a
+``Z`` (``time_text``). ``parse_time`` reads that and any other UTC offset (``+00:00`` was
+written by versions before the JSON form used ``Z``).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from . import _display as display
 from ._history import StateHistoryEntry
 from ._jsonvalue import JSONValue, to_context, to_json_value
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "SerializedWorkflow"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "SerializedWorkflow", "parse_time", "time_text"]
 
 FORMAT: Final = "descartes_nb.workflow"
 FORMAT_VERSION: Final = 1
@@ -61,9 +66,9 @@ class SerializedWorkflow:
             "definition": self.definition,
             "state": str(self.state),
             "context": dict(self.context),
-            "created_at": _time_text(self.created_at),
-            "updated_at": _time_text(self.updated_at),
-            "state_entered_at": _time_text(self.state_entered_at),
+            "created_at": time_text(self.created_at),
+            "updated_at": time_text(self.updated_at),
+            "state_entered_at": time_text(self.state_entered_at),
             "retry_attempts": self.retry_attempts,
             "version": self.version,
             "max_history": self.max_history,
@@ -123,8 +128,33 @@ class SerializedWorkflow:
         )
 
 
-def _time_text(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+def time_text(value: datetime) -> str:
+    """ISO 8601 UTC text with microseconds and a ``Z``: sorts as text in time order.
+
+    Example:
+        >>> time_text(datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
+        '2026-03-01T09:30:00.000000Z'
+    """
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def parse_time(text: object, where: str) -> datetime:
+    """Parse an ISO-8601 time column into an aware UTC datetime.
+
+    Raises:
+        SerializationError: not text, not ISO-8601, or without a UTC offset.
+    """
+    if not isinstance(text, str):
+        raise SerializationError(f"{where} must be ISO-8601 text, got {text!r:.80}")
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise SerializationError(f"{where} is not an ISO-8601 time: {text!r:.80}") from exc
+    if value.tzinfo is None:
+        raise SerializationError(f"{where} must carry a UTC offset, got {text!r}")
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def _entries_to_list(entries: Sequence[StateHistoryEntry]) -> list[dict[str, Any]]:
@@ -137,7 +167,7 @@ def _entries_to_list(entries: Sequence[StateHistoryEntry]) -> list[dict[str, Any
             "to_state": str(e.to_state),
             "event": e.event,
             "event_data": e.event_data,
-            "timestamp": _time_text(e.timestamp),
+            "timestamp": time_text(e.timestamp),
             "duration_us": e.duration // _MICROSECOND,
             "context": dict(e.context),
         }
@@ -205,16 +235,7 @@ class _Reader:
         return value
 
     def time(self, key: str) -> datetime:
-        text = self.get(key, str)
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise SerializationError(
-                f"{self.where}.{key} is not an ISO-8601 time: {text!r:.80}"
-            ) from exc
-        if value.tzinfo is None:
-            raise SerializationError(f"{self.where}.{key} must carry a UTC offset: {text!r}")
-        return value.astimezone(UTC)
+        return parse_time(self.get(key, str), f"{self.where}.{key}")
 
     def context(self, key: str) -> Mapping[str, JSONValue]:
         value = self.get(key, dict)

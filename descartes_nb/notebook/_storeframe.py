@@ -17,9 +17,10 @@ import pandas as pd
 from ..core._definition import WorkflowDefinition
 from ..core._jsonvalue import JSONValue
 from ..core._lifecycle import LIFECYCLE
+from ..core._serialization import parse_time
 from ..errors import SerializationError
 from ..recovery import cyclic_gc_paused
-from ..store._codec import parse_context, parse_json, parse_time
+from ..store._codec import parse_context, parse_json
 from ..store._reads import HistoryColumns
 from ._frames import frame_from_columns, state_and_event_names
 

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any, Final
 
 from ..core._events import RESTORE
+from ..core._serialization import parse_time, time_text
 from ..errors import StoreError
-from ._codec import duration_us, json_text, parse_time, time_text
+from ._codec import duration_us, json_text
 from ._reads import workflow_key
 from ._writes import Retention, Transaction, append_next
 

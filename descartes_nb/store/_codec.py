@@ -11,7 +11,7 @@ from typing import Any, Final, NoReturn
 from ..core._history import StateHistoryEntry
 from ..core._jsonvalue import EMPTY_CONTEXT, JSONValue
 from ..core._ports import WorkflowChange
-from ..core._serialization import SerializedWorkflow
+from ..core._serialization import SerializedWorkflow, parse_time, time_text
 from ..errors import SerializationError
 
 __all__ = [
@@ -25,8 +25,6 @@ __all__ = [
     "json_text",
     "parse_context",
     "parse_json",
-    "parse_time",
-    "time_text",
     "transition_row",
     "transition_rows",
     "workflow_from_row",
@@ -124,30 +122,6 @@ def parse_context(text: object, where: str) -> Mapping[str, JSONValue]:
     if not isinstance(value, dict):
         raise SerializationError(f"{where} must be a JSON object, got {text!r:.80}")
     return MappingProxyType(value) if value else EMPTY_CONTEXT
-
-
-def time_text(value: datetime) -> str:
-    """ISO-8601 UTC text with microseconds and a ``Z``: sorts as text in time order."""
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")[:-6] + "Z"
-
-
-def parse_time(text: object, where: str) -> datetime:
-    """Parse an ISO-8601 time column into an aware UTC datetime.
-
-    Raises:
-        SerializationError: not text, not ISO-8601, or without a UTC offset.
-    """
-    if not isinstance(text, str):
-        raise SerializationError(f"{where} must be ISO-8601 text, got {text!r:.80}")
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise SerializationError(f"{where} is not an ISO-8601 time: {text!r:.80}") from exc
-    if value.tzinfo is None:
-        raise SerializationError(f"{where} must carry a UTC offset, got {text!r}")
-    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def duration_us(value: timedelta) -> int:

@@ -8,7 +8,8 @@ from typing import Final, NamedTuple
 
 from ..core._jsonvalue import JSONValue
 from ..core._ports import WorkflowChange
-from ._codec import check_names, json_text, time_text, transition_row
+from ..core._serialization import time_text
+from ._codec import check_names, json_text, transition_row
 from ._writes import EncodedChange
 
 __all__ = ["ChangeEncoder"]

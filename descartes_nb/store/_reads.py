@@ -13,15 +13,9 @@ from datetime import datetime
 from typing import Any, Final, NamedTuple
 
 from ..core._history import StateHistoryEntry
-from ..core._serialization import SerializedWorkflow
+from ..core._serialization import SerializedWorkflow, time_text
 from ..errors import SerializationError, WorkflowNotFoundError
-from ._codec import (
-    HEADER_COLUMNS,
-    TRANSITION_COLUMNS,
-    entries_from_rows,
-    time_text,
-    workflow_from_row,
-)
+from ._codec import HEADER_COLUMNS, TRANSITION_COLUMNS, entries_from_rows, workflow_from_row
 
 __all__ = [
     "HistoryColumns",

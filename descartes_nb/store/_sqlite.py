@@ -13,7 +13,7 @@ from typing import Any, Self, TypeVar
 from ..core._clock import Clock, SystemClock
 from ..core._history import StateHistoryEntry
 from ..core._ports import Serializable, WorkflowChange
-from ..core._serialization import SerializedWorkflow
+from ..core._serialization import SerializedWorkflow, time_text
 from ..errors import SerializationError, StoreError
 from . import _checkpoint as checkpoint
 from . import _loopwrite as loopwrite
@@ -21,7 +21,7 @@ from . import _reads as reads
 from . import _writes as writes
 from ._batch import GroupCommit, StoreStats
 from ._checkpoint import Checkpoint
-from ._codec import header_row, json_text, time_text, transition_row, transition_rows
+from ._codec import header_row, json_text, transition_row, transition_rows
 from ._config import DEFAULT_DATABASE, StateStoreConfig, database_path
 from ._connection import ConnectionThread
 from ._encode import ChangeEncoder

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Final, NamedTuple
 
+from ..core._serialization import parse_time, time_text
 from ..errors import ConcurrentModificationError, StoreError
-from ._codec import HEADER_COLUMNS, TRANSITION_COLUMNS, parse_time, time_text
+from ._codec import HEADER_COLUMNS, TRANSITION_COLUMNS
 from ._reads import not_found
 
 __all__ = [
