@@ -45,15 +45,11 @@ from .errors import (
 from .formats.swarm._load import load_definitions
 from .formats.swarm._write import to_toml
 from .orchestrator import BroadcastResult, WorkflowOrchestrator
-from .store import (
-    Checkpoint,
-    RecoveryFailure,
-    RecoveryReport,
-    SqliteWorkflowStore,
-    StateStoreConfig,
-    StoreStats,
-    WorkflowRecovery,
-)
+from .recovery import RecoveryFailure, RecoveryReport, WorkflowRecovery
+from .store._batch import StoreStats
+from .store._checkpoint import Checkpoint
+from .store._config import StateStoreConfig
+from .store._sqlite import SqliteWorkflowStore
 from .sync import run_sync
 
 __version__ = "0.1.0"

@@ -14,8 +14,6 @@ from .core._machine import WorkflowMetadata, WorkflowStateMachine
 from .core._ports import WorkflowStore
 from .errors import DuplicateWorkflowError, StateMachineError, WorkflowNotFoundError
 
-__all__ = ["BroadcastResult", "WorkflowOrchestrator"]
-
 _SHOWN_WORKFLOWS: Final = 20
 
 BroadcastResult = dict[str, StateHistoryEntry | StateMachineError]

@@ -18,8 +18,6 @@ from .core._ports import WorkflowStore
 from .core._serialization import SerializedWorkflow
 from .errors import RecoveryError, SerializationError
 
-__all__ = ["RecoveryFailure", "RecoveryReport", "WorkflowRecovery", "cyclic_gc_paused"]
-
 _YIELD_EVERY: Final = 256  # workflows rebuilt between chances for other tasks to run
 
 

@@ -21,19 +21,9 @@ from ..core._history import StateHistoryEntry
 from ..core._serialization import SerializedWorkflow
 from ..errors import DefinitionError, SerializationError, StateMachineError
 from ..formats.swarm._load import load_definitions
-from ..store import SqliteWorkflowStore, WorkflowRecovery
+from ..recovery import WorkflowRecovery
+from ..store._sqlite import SqliteWorkflowStore
 from ._swarmfile import declared_guards
-
-__all__ = [
-    "add_database_tools",
-    "history_table",
-    "load_definition_files",
-    "milliseconds",
-    "recover",
-    "run_database_tool",
-    "show_history",
-    "table",
-]
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

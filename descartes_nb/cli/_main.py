@@ -20,11 +20,10 @@ from typing import Final, TextIO
 from .. import WorkflowEvent, WorkflowOrchestrator, WorkflowStateMachine
 from ..core._events import RETRY, ROLLBACK
 from ..errors import StateMachineError
-from ..store import DEFAULT_DATABASE, SqliteWorkflowStore
+from ..store._config import DEFAULT_DATABASE
+from ..store._sqlite import SqliteWorkflowStore
 from ._database import add_database_tools, history_table, milliseconds, run_database_tool, table
 from ._swarmfile import DIRECTIONS, FORMATS, STDOUT, render_file, validate_files
-
-__all__ = ["main"]
 
 
 @dataclass(frozen=True)

@@ -17,17 +17,6 @@ from ..errors import DefinitionError, DefinitionProblem, RenderError, RenderTime
 from ..formats.swarm._load import check_definitions
 from ..formats.swarm._report import suggest
 
-__all__ = [
-    "DIRECTIONS",
-    "FORMATS",
-    "STDOUT",
-    "Direction",
-    "Format",
-    "declared_guards",
-    "render_file",
-    "validate_files",
-]
-
 Format = Literal["svg", "dot"]
 Direction = Literal["LR", "TB"]
 FORMATS: Final[tuple[Format, ...]] = ("svg", "dot")

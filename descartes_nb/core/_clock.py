@@ -11,8 +11,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "TimerHandle"]
-
 _log = logging.getLogger(__name__)
 
 Callback = Callable[[], Awaitable[object]]

@@ -13,16 +13,6 @@ from . import _display as display
 from ._events import ROLLBACK
 from ._jsonvalue import JSONValue
 
-__all__ = [
-    "PREVIOUS_STATE",
-    "ComparableGuard",
-    "Guard",
-    "RetryPolicy",
-    "StateDef",
-    "TransitionDef",
-    "WorkflowDefinition",
-]
-
 PREVIOUS_STATE: Final = "@previous"
 """A transition target: the state the workflow was in before it entered the current one.
 

@@ -12,14 +12,6 @@ import reprlib
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final
 
-__all__ = [
-    "Formatter",
-    "mimebundle",
-    "register_formatter",
-    "short_repr",
-    "unregister_formatter",
-]
-
 Formatter = Callable[[object, Callable[[str], bool]], Mapping[str, Any]]
 """``formatter(obj, wanted)``: more mimetypes for ``obj`` (only those ``wanted(mimetype)``)."""
 

@@ -7,8 +7,6 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
-__all__ = ["DURATION_HELP", "MAX_DURATION", "format_duration", "parse_duration"]
-
 MAX_DURATION: Final = timedelta(days=3650)
 """The longest duration accepted (ten years)."""
 DURATION_HELP: Final = (

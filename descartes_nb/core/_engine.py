@@ -15,16 +15,6 @@ from typing import Final
 from ._definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
 from ._jsonvalue import JSONValue
 
-__all__ = [
-    "Step",
-    "configuration_of",
-    "enabled_events",
-    "initial_state",
-    "plan_jump",
-    "resolve_previous",
-    "select_step",
-]
-
 GuardCaller = Callable[[TransitionDef, Mapping[str, JSONValue], JSONValue], bool]
 
 

@@ -17,20 +17,6 @@ from typing import ClassVar, Final
 
 from ._jsonvalue import JSONValue
 
-__all__ = [
-    "COMPLETE",
-    "FAIL",
-    "FAILURE_EVENTS",
-    "PAUSE",
-    "RESTORE",
-    "RESUME",
-    "RETRY",
-    "ROLLBACK",
-    "START",
-    "TIMEOUT",
-    "WorkflowEvent",
-]
-
 START: Final = "Start"
 PAUSE: Final = "Pause"
 RESUME: Final = "Resume"

@@ -12,16 +12,6 @@ from ._engine import Step
 from ._events import WorkflowEvent
 from ._jsonvalue import JSONValue, to_context, to_json_value
 
-__all__ = [
-    "HOOKS",
-    "Hooks",
-    "StateHandler",
-    "call_guard",
-    "call_handler",
-    "hooks_of",
-    "run_hooks",
-]
-
 HOOKS: Final = ("on_event", "on_exit", "on_transition", "on_enter")
 
 HandlerResult = Awaitable[None] | None

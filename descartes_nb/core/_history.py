@@ -8,8 +8,6 @@ from typing import Any, Final, NamedTuple, overload
 
 from ._jsonvalue import JSONValue
 
-__all__ = ["History", "StateHistoryEntry"]
-
 
 class StateHistoryEntry(NamedTuple):
     """One accepted event (a frozen record).

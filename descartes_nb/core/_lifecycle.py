@@ -8,8 +8,6 @@ from typing import Final
 from ._definition import StateDef, TransitionDef, WorkflowDefinition
 from ._events import COMPLETE, FAIL, PAUSE, RESUME, RETRY, START, TIMEOUT
 
-__all__ = ["LIFECYCLE", "WorkflowState"]
-
 
 class WorkflowState(StrEnum):
     """The states of the built-in lifecycle."""

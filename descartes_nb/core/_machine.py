@@ -34,8 +34,6 @@ from ._timers import WorkflowTimers, entry_times
 if TYPE_CHECKING:
     from ._ports import WorkflowStore
 
-__all__ = ["WorkflowMetadata", "WorkflowStateMachine"]
-
 _log = logging.getLogger(__name__)
 
 DEFAULT_MAX_HISTORY: Final = 1000

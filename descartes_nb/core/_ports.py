@@ -10,8 +10,6 @@ from ._history import StateHistoryEntry
 from ._jsonvalue import JSONValue
 from ._serialization import SerializedWorkflow
 
-__all__ = ["Serializable", "WorkflowChange", "WorkflowStore"]
-
 
 class WorkflowChange(NamedTuple):
     """One durable change of a workflow: its new header, and the entry that caused it.

@@ -7,8 +7,6 @@ from . import _engine as engine
 from ._definition import WorkflowDefinition
 from ._events import ROLLBACK
 
-__all__ = ["refusal"]
-
 
 def refusal(
     definition: WorkflowDefinition,

@@ -18,8 +18,6 @@ from . import _display as display
 from ._history import StateHistoryEntry
 from ._jsonvalue import JSONValue, to_context, to_json_value
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "SerializedWorkflow", "parse_time", "time_text"]
-
 FORMAT: Final = "descartes_nb.workflow"
 FORMAT_VERSION: Final = 1
 _MICROSECOND: Final = timedelta(microseconds=1)

@@ -8,8 +8,6 @@ from ._history import StateHistoryEntry
 from ._lifecycle import LIFECYCLE
 from ._serialization import SerializedWorkflow
 
-__all__ = ["canonical_history", "check_snapshot", "resolve_definition"]
-
 
 def resolve_definition(
     serialized: SerializedWorkflow, definition: WorkflowDefinition | None

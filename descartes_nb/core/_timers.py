@@ -35,8 +35,6 @@ from ._events import RETRY, TIMEOUT
 from ._history import History
 from ._jsonvalue import JSONValue
 
-__all__ = ["WorkflowTimers", "backoff_delay", "entry_times", "jitter_fraction"]
-
 _log = logging.getLogger(__name__)
 
 _MICROSECOND: Final = timedelta(microseconds=1)

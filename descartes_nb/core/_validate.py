@@ -31,8 +31,6 @@ from ._definition import (
 )
 from ._events import FAILURE_EVENTS, RETRY, TIMEOUT
 
-__all__ = ["validate"]
-
 _BACKOFFS: Final = ("exponential", "fixed")
 
 

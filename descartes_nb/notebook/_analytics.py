@@ -17,15 +17,6 @@ from ._diagram import draw
 from ._frames import HISTORY_COLUMNS
 from ._model import Move, Observation, build_model, classify
 
-__all__ = [
-    "conformance",
-    "overlay",
-    "time_in_state",
-    "to_pm4py",
-    "transition_counts",
-    "workflow_durations",
-]
-
 _MOVE: Final = ["from_state", "event", "to_state"]
 PM4PY_CASE: Final = "case:concept:name"
 PM4PY_ACTIVITY: Final = "concept:name"

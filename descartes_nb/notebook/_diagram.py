@@ -32,8 +32,6 @@ from ._model import (
     build_model,
 )
 
-__all__ = ["diagram", "draw", "enabled_transitions", "graph_model"]
-
 _FONT: Final = "Helvetica"  # graphviz-pure has metrics for it; SVG falls back to sans-serif
 _INK: Final = "#37474f"
 _MUTED: Final = "#b0bec5"

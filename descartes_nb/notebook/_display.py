@@ -25,8 +25,6 @@ from ..orchestrator import WorkflowOrchestrator
 from ._diagram import diagram
 from ._render import expose_as_dot, find_renderer, svg_bundle
 
-__all__ = ["graph_bundle", "install", "orchestrator_html"]
-
 _SHOWN_ROWS: Final = 100
 _GRAPH_TYPES: Final = (graphviz.Graph, graphviz.Digraph, graphviz.Source)
 

@@ -18,15 +18,6 @@ from ..core._definition import WorkflowDefinition
 from ..core._machine import WorkflowStateMachine
 from ..orchestrator import WorkflowOrchestrator
 
-__all__ = [
-    "HISTORY_COLUMNS",
-    "WORKFLOW_COLUMNS",
-    "frame_from_columns",
-    "history_frame",
-    "state_and_event_names",
-    "workflows_frame",
-]
-
 HISTORY_COLUMNS: Final = (
     "workflow_id",
     "seq",

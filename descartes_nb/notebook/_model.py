@@ -16,18 +16,6 @@ from ..core import _engine as engine
 from ..core._definition import TransitionDef, WorkflowDefinition
 from ..core._events import ROLLBACK
 
-__all__ = [
-    "EdgeKind",
-    "GraphModel",
-    "Move",
-    "Observation",
-    "StateCluster",
-    "StateNode",
-    "TransitionEdge",
-    "build_model",
-    "classify",
-]
-
 Move = tuple[str, str, str]
 """One recorded move: ``(from_state, event, to_state)``."""
 

@@ -26,19 +26,6 @@ import graphviz
 
 from ..errors import RenderError, RenderTimeoutError
 
-__all__ = [
-    "DEFAULT_TIMEOUT",
-    "ENV_VAR",
-    "Renderer",
-    "expose_as_dot",
-    "find_renderer",
-    "render_svg",
-    "render_timeout",
-    "set_render_timeout",
-    "svg_bundle",
-    "system_dot",
-]
-
 ENV_VAR: Final = "DESCARTES_NB_DOT"
 DEFAULT_TIMEOUT: Final = 10.0
 _PURE: Final = "graphviz-pure"

@@ -24,8 +24,6 @@ from ..store._codec import parse_context, parse_json
 from ..store._reads import HistoryColumns
 from ._frames import frame_from_columns, state_and_event_names
 
-__all__ = ["HistoryColumnsStore", "load_history_frame"]
-
 _NOTHING: Final = object()  # equal to no stored text
 
 

@@ -20,8 +20,6 @@ from ._diagram import diagram
 from ._render import svg_bundle
 from ._tasks import show_message, spawn
 
-__all__ = ["Dashboard", "EventPanel", "HistoryPlayer"]
-
 _TABLE_STYLE: Final = "border-collapse:collapse;font-size:12px"
 _CELL: Final = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left"
 

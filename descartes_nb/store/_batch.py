@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from ..errors import StateMachineError, StoreError
 from ._writes import EncodedChange
 
-__all__ = ["GroupCommit", "StoreStats"]
-
 Results = list[StoreError | None]
 WriteBatch = Callable[[Sequence[EncodedChange]], Awaitable[Results]]
 # Writes at once, on the caller's thread; None when it cannot (nothing was written).

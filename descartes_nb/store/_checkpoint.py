@@ -14,8 +14,6 @@ from ._codec import duration_us, json_text
 from ._reads import workflow_key
 from ._writes import Retention, Transaction, append_next
 
-__all__ = ["Checkpoint", "create_checkpoint", "list_checkpoints", "restore_checkpoint"]
-
 _COLUMNS: Final = "c.key, w.id, c.label, c.created_at, c.version, c.seq, c.state"
 
 

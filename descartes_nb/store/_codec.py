@@ -14,22 +14,6 @@ from ..core._ports import WorkflowChange
 from ..core._serialization import SerializedWorkflow, parse_time, time_text
 from ..errors import SerializationError
 
-__all__ = [
-    "HEADER_COLUMNS",
-    "TRANSITION_COLUMNS",
-    "check_names",
-    "duration_us",
-    "entries_from_rows",
-    "header_row",
-    "is_utf8",
-    "json_text",
-    "parse_context",
-    "parse_json",
-    "transition_row",
-    "transition_rows",
-    "workflow_from_row",
-]
-
 # The column order of the rows these functions read and write.
 HEADER_COLUMNS: Final = (
     "id, definition, state, context, version, transition_count, retry_attempts, "

@@ -12,8 +12,6 @@ from typing import Final, Literal
 from ..errors import StoreError
 from ._schema import initialize_schema
 
-__all__ = ["DEFAULT_DATABASE", "StateStoreConfig", "configure_connection", "database_path"]
-
 DEFAULT_DATABASE: Final = "workflows.db"
 _URL_PREFIX: Final = "sqlite:///"
 _SYNCHRONOUS: Final = ("OFF", "NORMAL", "FULL", "EXTRA")

@@ -13,8 +13,6 @@ from ..errors import SerializationError, StoreError
 from . import _failures as failures
 from ._config import StateStoreConfig, configure_connection
 
-__all__ = ["ConnectionThread"]
-
 _T = TypeVar("_T")
 
 

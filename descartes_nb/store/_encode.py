@@ -12,8 +12,6 @@ from ..core._serialization import time_text
 from ._codec import check_names, json_text, transition_row
 from ._writes import EncodedChange
 
-__all__ = ["ChangeEncoder"]
-
 _MAX_KNOWN: Final = 50_000  # workflows remembered; all are forgotten past that
 
 

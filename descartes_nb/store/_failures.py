@@ -7,8 +7,6 @@ from datetime import timedelta
 
 from ..errors import StoreError
 
-__all__ = ["is_locked", "translate"]
-
 
 def is_locked(exc: sqlite3.Error) -> bool:
     """Whether ``exc`` means another connection holds a lock this one needed."""

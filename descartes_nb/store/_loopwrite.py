@@ -24,8 +24,6 @@ from ._config import StateStoreConfig
 from ._connection import ConnectionThread
 from ._failures import is_locked
 
-__all__ = ["LoopCommits", "open_loop_connection"]
-
 _CHECKPOINT_EVERY: Final = 256  # transactions: roughly SQLite's own 1000-page default
 # SQLite still checkpoints on this connection when the log grows past this many pages,
 # which only happens when the loop never gave the connection's thread a chance to.

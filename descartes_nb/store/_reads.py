@@ -17,20 +17,6 @@ from ..core._serialization import SerializedWorkflow, time_text
 from ..errors import SerializationError, WorkflowNotFoundError
 from ._codec import HEADER_COLUMNS, TRANSITION_COLUMNS, entries_from_rows, workflow_from_row
 
-__all__ = [
-    "HistoryColumns",
-    "history_filter",
-    "integrity_problems",
-    "list_workflow_ids",
-    "not_found",
-    "read_all_workflows",
-    "read_history",
-    "read_history_columns",
-    "read_workflow",
-    "snapshot",
-    "workflow_key",
-]
-
 _HEADER: Final = f"SELECT key, {HEADER_COLUMNS} FROM workflows"
 _HISTORY: Final = (
     f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE workflow = ? AND seq >= ? "

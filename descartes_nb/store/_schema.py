@@ -7,8 +7,6 @@ from typing import Final
 
 from ..errors import SchemaVersionError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "initialize_schema", "schema_version"]
-
 # Each migration is (name, statements); migration i (1-based) brings user_version to i.
 # Never edit a released migration: append a new one.
 MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (

@@ -28,8 +28,6 @@ from ._encode import ChangeEncoder
 from ._reads import HistoryColumns
 from ._schema import initialize_schema
 
-__all__ = ["SqliteWorkflowStore"]
-
 _T = TypeVar("_T")
 
 

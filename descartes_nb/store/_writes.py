@@ -12,20 +12,6 @@ from ..errors import ConcurrentModificationError, StoreError
 from ._codec import HEADER_COLUMNS, TRANSITION_COLUMNS
 from ._reads import not_found
 
-__all__ = [
-    "EncodedChange",
-    "Retention",
-    "Transaction",
-    "append_next",
-    "append_transition",
-    "delete_workflow",
-    "retain",
-    "write_batch",
-    "write_change",
-    "write_together",
-    "write_workflow",
-]
-
 _INSERT_HEADER: Final = (
     f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (id) DO NOTHING RETURNING key"

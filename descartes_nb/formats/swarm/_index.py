@@ -11,8 +11,6 @@ import bisect
 from collections.abc import Sequence
 from typing import Final
 
-__all__ = ["KeyPath", "LineIndex"]
-
 KeyPath = tuple[str | int, ...]
 
 _BARE: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")

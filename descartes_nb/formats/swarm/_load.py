@@ -35,8 +35,6 @@ from ...errors import DefinitionError, DefinitionProblem, DefinitionWarning
 from ._index import LineIndex
 from ._read import WorkflowReader
 
-__all__ = ["check_definitions", "load_definitions"]
-
 _AT_LINE: Final = re.compile(r" ?\(at line (\d+), column (\d+)\)")
 
 

@@ -17,8 +17,6 @@ from ._index import LineIndex
 from ._report import Place, Reporter, show, suggest
 from ._state import ParsedState, StateReader, assemble
 
-__all__ = ["WORKFLOW_KEYS", "WorkflowReader"]
-
 WORKFLOW_KEYS: Final = ("initial_state", "description", "uniform_failure", "states")
 
 

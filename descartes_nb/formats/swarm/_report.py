@@ -13,8 +13,6 @@ from ...core._duration import DURATION_HELP, parse_duration
 from ...errors import DefinitionProblem
 from ._index import KeyPath, LineIndex
 
-__all__ = ["Place", "Reporter", "show", "suggest"]
-
 _KINDS: Final = {
     bool: "boolean",
     int: "integer",

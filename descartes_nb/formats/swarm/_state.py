@@ -17,18 +17,6 @@ from ...errors import DefinitionError
 from ._report import Place, Reporter, show, suggest
 from .guards._parser import parse_guard
 
-__all__ = [
-    "EVENT_KEYS",
-    "FAILED",
-    "IMPLICIT_FAILED",
-    "MAX_ATTEMPTS",
-    "RETRY_KEYS",
-    "STATE_KEYS",
-    "ParsedState",
-    "StateReader",
-    "assemble",
-]
-
 FAILED: Final = "Failed"
 IMPLICIT_FAILED: Final = StateDef(
     FAILED, terminal=True, description="failed; Retry returns to the state the failure happened in"

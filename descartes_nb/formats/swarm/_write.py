@@ -16,8 +16,6 @@ from ...core._duration import format_duration
 from ...errors import DefinitionError
 from ._state import EVENT_KEYS
 
-__all__ = ["to_toml"]
-
 _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+\Z")
 _ESCAPES: Final = {
     '"': '\\"',

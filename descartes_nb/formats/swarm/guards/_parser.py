@@ -26,7 +26,6 @@ from typing import Final
 from ....core._jsonvalue import JSONValue
 from ....errors import DefinitionError
 from ._tree import (
-    MAX_EXPONENT,
     Binary,
     BoolOp,
     Compare,
@@ -39,8 +38,6 @@ from ._tree import (
     has_path,
     may_overlap,
 )
-
-__all__ = ["MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "Expression", "parse_guard"]
 
 MAX_LENGTH: Final = 1000
 """The longest guard text accepted, in characters."""

@@ -16,22 +16,6 @@ from typing import Any, Final, TypeAlias
 
 from ....core._jsonvalue import JSONValue
 
-__all__ = [
-    "MAX_EXPONENT",
-    "MAX_INT_BITS",
-    "Binary",
-    "BoolOp",
-    "Compare",
-    "ListOf",
-    "Literal",
-    "Node",
-    "Path",
-    "Unary",
-    "compile_node",
-    "has_path",
-    "may_overlap",
-]
-
 MAX_EXPONENT: Final = 64
 """The largest exponent (in absolute value) ``**`` accepts."""
 MAX_INT_BITS: Final = 4096
