@@ -152,21 +152,6 @@ def internal_step(definition: WorkflowDefinition, state: str) -> Step:
     return compiled(definition).internal[state]
 
 
-def select_step(
-    definition: WorkflowDefinition,
-    state: str,
-    event: str,
-    context: Mapping[str, JSONValue],
-    data: JSONValue,
-    call_guard: GuardCaller,
-) -> Step | None:
-    """Return the plan of the first transition whose guard allows it, or None."""
-    for transition, step in compiled(definition).candidates.get((state, event), _EMPTY):
-        if transition.guard is None or call_guard(transition, context, data):
-            return step
-    return None
-
-
 def enabled_events(
     definition: WorkflowDefinition,
     state: str,

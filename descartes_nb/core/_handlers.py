@@ -52,11 +52,6 @@ class Hooks(NamedTuple):
     on_transition: Callable[..., HandlerResult] | None
     on_enter: Callable[..., HandlerResult] | None
 
-    @property
-    def needs_context(self) -> bool:
-        """Whether a hook receives the context draft (so one must be made)."""
-        return self.on_exit is not None or self.on_enter is not None
-
 
 NO_HOOKS: Final = Hooks(None, None, None, None)
 

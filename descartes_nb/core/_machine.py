@@ -95,7 +95,6 @@ class WorkflowStateMachine:
         "_created_at",
         "_definition",
         "_direct",
-        "_handler",
         "_history",
         "_hooks",
         "_listeners",
@@ -129,7 +128,6 @@ class WorkflowStateMachine:
             raise TypeError(f"definition must be a WorkflowDefinition, got {definition!r}")
         self.workflow_id = workflow_id
         self._definition = definition
-        self._handler = handler
         self._hooks = NO_HOOKS if handler is None else hooks_of(handler)
         self._clock: Clock = clock or _SYSTEM_CLOCK
         self._store = store
