@@ -155,7 +155,7 @@ class WorkflowRecovery:
                 if i % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # rebuilding thousands takes a while: let others run
             # What was read is garbage before the collector runs again, so its first pass
-            # does not scan it: at 10,000 workflows that pass took 0.1 s.
+            # does not scan it (bench/README.md, recovery).
             loaded.clear()
         return RecoveryReport(MappingProxyType(workflows), tuple(failures))
 
@@ -190,10 +190,10 @@ def cyclic_gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for a bulk read or rebuild, then restore it.
 
     Rebuilding allocates millions of small acyclic objects (entries, times, tuples), and the
-    collector rescans the growing set of live ones again and again: 10x the workflows took
-    12-16x the time (bench/README.md); ``notebook.load_history_frame`` reading rows is the
-    same. None of them is cyclic garbage, so nothing is lost by collecting once afterwards
-    instead.
+    collector rescans the growing set of live ones again and again, so the time grew faster
+    than the number of workflows (bench/README.md); ``notebook.load_history_frame`` reading
+    rows is the same. None of them is cyclic garbage, so nothing is lost by collecting once
+    afterwards instead.
     """
     was_enabled = gc.isenabled()
     gc.disable()

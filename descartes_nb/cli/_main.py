@@ -1,8 +1,8 @@
 """The ``descartes-nb`` command: the demo, and tools for terminals and CI.
 
-``validate`` and ``render`` (in ``swarmfile.py``) work on Swarm.toml files; bad input
+``validate`` and ``render`` (in ``_swarmfile.py``) work on Swarm.toml files; bad input
 gives exit status 1 and messages that name the file and line. ``demo`` keeps its workflows
-in a SQLite file; ``history`` and ``recover`` (in ``dbfile.py``) show what such a file
+in a SQLite file; ``history`` and ``recover`` (in ``_database.py``) show what such a file
 holds.
 """
 

@@ -13,7 +13,7 @@ class StateHistoryEntry(NamedTuple):
     """One accepted event (a frozen record).
 
     A ``NamedTuple`` rather than a frozen dataclass: one is built on every transition, and a
-    tuple is built 3.5 times faster (0.19 against 0.69 microseconds, see bench/README.md).
+    tuple is built several times faster (figures in bench/README.md).
 
     Attributes:
         seq: 1, 2, ... per workflow; never reused, also after old entries are evicted.
@@ -55,8 +55,9 @@ class StateHistoryEntry(NamedTuple):
 
 
 # History keeps one list per field (a column store) in a ring buffer; seq and duration are
-# derived from positions and neighbouring timestamps. An entry then costs about 110 bytes, and
-# StateHistoryEntry objects are made only when someone asks for one.
+# derived from positions and neighbouring timestamps. An entry then costs a few pointers (bytes
+# per entry in bench/README.md), and StateHistoryEntry objects are made only when someone asks
+# for one.
 _COLUMNS: Final = (
     "from_state",
     "to_state",

@@ -70,7 +70,7 @@ class WorkflowStateMachine:
     processed when due (``metadata.timeout_at``, ``metadata.next_retry_at``), and
     ``deserialize`` re-arms them with the time left. With ``SystemClock`` they need a running
     event loop: a machine made where none runs arms them on its first change (see
-    ``core/timers.py``); ``cancel_timers()`` stops them.
+    ``core/_timers.py``); ``cancel_timers()`` stops them.
 
     Args:
         workflow_id: a name for this run, unique within an orchestrator or store.
@@ -519,7 +519,7 @@ class WorkflowStateMachine:
         entry: StateHistoryEntry | None = None,
         previous_context: Mapping[str, JSONValue] | None = None,
     ) -> WorkflowChange:
-        # Positional, in field order: half the cost of keywords, once per durable change.
+        # Positional, in field order: cheaper than keywords, once per durable change.
         return WorkflowChange(
             self.workflow_id,
             self._definition.name,

@@ -31,10 +31,10 @@ class StateStoreConfig:
         max_batch: the most changes one group commit puts in a transaction.
         loop_commits: commit changes on the event loop's thread, through a second
             connection that never waits for a lock, when commits need no fsync
-            (``synchronous`` OFF or NORMAL): such a commit takes about 20 us, a round trip
-            to the connection's thread about 60 us. A change that finds the database
-            locked goes to the connection's thread and waits there. False: every write
-            runs on the connection's thread.
+            (``synchronous`` OFF or NORMAL): such a commit is several times cheaper than
+            a round trip to the connection's thread (bench/README.md). A change that finds
+            the database locked goes to the connection's thread and waits there. False:
+            every write runs on the connection's thread.
     """
 
     history_limit: int | None = None

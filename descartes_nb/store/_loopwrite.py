@@ -1,7 +1,7 @@
 """Commits on the event loop's thread: a second connection for changes that need no fsync.
 
-A WAL commit with ``synchronous`` OFF or NORMAL appends to the log and returns (about
-20 us here); handing it to aiosqlite's thread and back costs about 60 us more. So a
+A WAL commit with ``synchronous`` OFF or NORMAL appends to the log and returns; handing it
+to aiosqlite's thread and back costs about three times as much again (bench/README.md). So a
 store also opens this connection and writes changes with it directly, as long as that
 can never stall the loop:
 

@@ -56,7 +56,7 @@ class Transaction:
     """One write transaction: ``with Transaction(conn):`` commits if the block returns.
 
     If the block or the commit raises, it is rolled back. A class, not a generator
-    context manager: half the cost, on the path of every change.
+    context manager: cheaper, on the path of every change.
     """
 
     __slots__ = ("_conn",)
@@ -147,8 +147,8 @@ def _write_updates(
 ) -> bool:
     """Write changes of stored workflows two statements per batch; False on any conflict.
 
-    ``executemany`` binds and steps in C: about 40% less time per change than a statement
-    per change, which is what group commit is for.
+    ``executemany`` binds and steps in C: less time per change than a statement per change,
+    which is what group commit is for.
     """
     updated = conn.executemany(_UPDATE_HEADER_ONLY, [c.header for c in changes])
     if updated.rowcount != len(changes):

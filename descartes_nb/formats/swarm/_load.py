@@ -1,6 +1,6 @@
 """Swarm.toml: workflow definitions read from TOML, every problem reported with its line.
 
-The format (``DESIGN.md`` shows an example)::
+The format (README.md and ``notebooks/workflows/swarm.toml`` show examples)::
 
     [workflow.<name>]            initial_state (required), description, uniform_failure
     [workflow.<name>.states.<state>]
@@ -10,8 +10,8 @@ The format (``DESIGN.md`` shows an example)::
 
 A target is a state name (or ``"@previous"``: the state the workflow came from), a table
 ``{ target = "...", guard = "..." }``, or a list of those tried in order. A guard is an
-expression over ``context`` and ``data`` (see ``expr.py``) or the name of a guard passed to
-``load_definitions(..., guards=)``. Durations read ``"30m"``, ``"1h30m"``, ``"250ms"``.
+expression over ``context`` and ``data`` (see ``guards/_parser.py``) or the name of a guard
+passed to ``load_definitions(..., guards=)``. Durations read ``"30m"``, ``"1h30m"``, ``"250ms"``.
 
 Failure is uniform (unless ``uniform_failure = false``): every non-terminal top-level state,
 and every state with ``next_on_failure``, accepts ``Fail`` and ``Timeout``, going where

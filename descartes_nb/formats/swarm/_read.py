@@ -2,7 +2,7 @@
 
 Each value is checked where it is read; a problem names the workflow, state and key, the
 line and what is allowed, and reading goes on so that all problems are reported at once.
-``toml.py`` describes the format.
+``_load.py`` describes the format.
 """
 
 from __future__ import annotations

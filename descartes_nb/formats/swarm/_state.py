@@ -1,6 +1,6 @@
 """Reading one Swarm.toml state: its keys, its transitions and guards, its retry policy.
 
-Also ``assemble()``, which adds the uniform failure parts (``toml.py`` describes them).
+Also ``assemble()``, which adds the uniform failure parts (``_load.py`` describes them).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Guard expression trees: the nodes, their meaning, compilation to closures, and overlap.
 
-``expr.py`` turns text into these nodes; this module says what they mean. Values are JSON
+``_parser.py`` turns text into these nodes; this module says what they mean. Values are JSON
 values. Equality never mixes booleans and numbers; ordering is defined between two numbers
 or two strings and is false otherwise; arithmetic takes numbers only and is bounded (an
 integer result may have at most ``MAX_INT_BITS`` bits, an exponent at most ``MAX_EXPONENT``).
