@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from descartes_nb import SqliteWorkflowStore
-from descartes_nb.cli._main import main, run_demo
+from descartes_nb.cli import main
+from descartes_nb.cli._demo import run_demo
 
 from .store.conftest import child_environment, query
 

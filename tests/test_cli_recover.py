@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.cli._main import main
+from descartes_nb.cli import main
 
 from .store.conftest import query
 

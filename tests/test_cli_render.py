@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.cli._main import main
+from descartes_nb.cli import main
 from descartes_nb.notebook import _render as render
 from descartes_nb.notebook import diagram
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from descartes_nb.cli._main import main
+from descartes_nb.cli import main
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -167,6 +167,8 @@ def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentPar
         help="a Swarm.toml file of the workflows the database runs besides the lifecycle "
         "(repeatable)",
     )
+    for command in (history, rebuild):
+        command.set_defaults(run=run_database_tool, parser=command)
     rebuild.add_argument(
         "--guard",
         action="append",
@@ -176,10 +178,10 @@ def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
 
 
-def run_database_tool(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def run_database_tool(args: argparse.Namespace) -> int:
     """Run ``history`` or ``recover`` on an existing database file; return the status."""
     if not Path(args.db).is_file():
-        parser.error(f"no database file at {args.db!r}")
+        args.parser.error(f"no database file at {args.db!r}")
     try:
         if args.command == "history":
             return asyncio.run(show_history(args.db, args.workflow, sys.stdout))

@@ -7,6 +7,8 @@ lines, and exit status 1. ``render`` draws with the notebook layer (``diagram()`
 
 from __future__ import annotations
 
+import argparse
+import math
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -207,3 +209,117 @@ def _write(text: str, output: str, stdout: TextIO) -> None:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise _BadInput(f"cannot write {output!r}: {exc.strerror or exc}") from exc
+
+
+def add_swarm_tools(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``validate`` and ``render`` commands."""
+    _add_validate(
+        commands.add_parser(
+            "validate",
+            help="check Swarm.toml files; print each problem as file:line: message",
+            description="Check Swarm.toml files. Exit status 0 when they have no errors, else 1.",
+        )
+    )
+    _add_render(
+        commands.add_parser(
+            "render",
+            help="draw a workflow of a Swarm.toml file as SVG (or write its DOT source)",
+            description=_RENDER_DESCRIPTION,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
+
+
+def _add_guard_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--guard",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a named guard the files may refer to (the program registers it; repeatable)",
+    )
+
+
+def _add_validate(validate: argparse.ArgumentParser) -> None:
+    validate.add_argument("files", nargs="+", metavar="FILE", help="a Swarm.toml file")
+    validate.add_argument(
+        "--lenient",
+        action="store_true",
+        help="report unreachable states and dead ends as warnings, not errors",
+    )
+    _add_guard_option(validate)
+    validate.set_defaults(run=_run_validate)
+
+
+_RENDER_DESCRIPTION: Final = """\
+Draw one workflow of a Swarm.toml file, as the notebook layer does (diagram()), with the
+same Graphviz renderer and time limit.
+
+The output format follows OUT's suffix: .svg for SVG, .dot or .gv for the DOT source (no
+renderer needed); "-" (the default) writes SVG to standard output. --format overrides it.
+
+Exit status: 0 when written; 1 for bad input (a file that cannot be read, a definition with
+errors, printed as file:line: message, an unknown workflow, a renderer that fails or takes
+longer than the time limit), with a one-line "error: ..." on standard error; 2 for wrong
+options."""
+
+
+def _add_render(render: argparse.ArgumentParser) -> None:
+    render.add_argument("file", metavar="FILE", help="a Swarm.toml file")
+    render.add_argument(
+        "-w",
+        "--workflow",
+        metavar="NAME",
+        help="the workflow to draw (needed when the file has more than one)",
+    )
+    render.add_argument(
+        "-o", "--output", default=STDOUT, metavar="OUT", help=f"where to write (default: {STDOUT})"
+    )
+    render.add_argument(
+        "--format", choices=FORMATS, help="svg or dot (default: from OUT's suffix, else svg)"
+    )
+    render.add_argument(
+        "--direction",
+        choices=DIRECTIONS,
+        default="LR",
+        help="left to right (default), or top to bottom",
+    )
+    render.add_argument(
+        "--collapse", action="store_true", help="draw compound states as single boxes"
+    )
+    render.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="time limit of the renderer (default: 10, as for notebook displays)",
+    )
+    _add_guard_option(render)
+    render.set_defaults(run=_run_render)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    return validate_files(args.files, strict=not args.lenient, guards=args.guard)
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    return render_file(
+        args.file,
+        workflow=args.workflow,
+        output=args.output,
+        output_format=args.format,
+        direction=args.direction,
+        collapse=args.collapse,
+        timeout=args.timeout,
+        guards=args.guard,
+    )
