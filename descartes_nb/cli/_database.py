@@ -1,8 +1,8 @@
 """The database commands of ``descartes-nb``: ``history`` and ``recover`` of a SQLite file.
 
-Both open an existing file only (a missing one is a usage error, exit status 2) and report
-what they find instead of raising: exit status 1 for a damaged workflow, a file that is not
-a database, or definitions that cannot be read.
+Both take a path or a ``sqlite:///`` URL, open an existing file only, and report what they
+find instead of raising: exit status 1 for a damaged workflow, and (as one ``error: ...``
+line) for a missing file, a file that is not a database, or definitions that cannot be read.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from typing import TextIO
 from ..core._definition import WorkflowDefinition
 from ..core._history import StateHistoryEntry
 from ..core._serialization import SerializedWorkflow
-from ..errors import DefinitionError, SerializationError, StateMachineError
+from ..errors import DefinitionError, SerializationError
 from ..formats.swarm._load import load_definitions
 from ..recovery import WorkflowRecovery
+from ..store._config import database_path
 from ..store._sqlite import SqliteWorkflowStore
+from ._report import BadInput
 from ._swarmfile import declared_guards
 
 
@@ -149,7 +151,7 @@ def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentPar
     history = commands.add_parser(
         "history", help="list the workflows stored in a database, or show one's history"
     )
-    history.add_argument("db", help="a SQLite file written by descartes_nb")
+    history.add_argument("db", help="a SQLite file written by descartes_nb (or sqlite:/// URL)")
     history.add_argument("workflow", nargs="?", help="the workflow whose history to show")
     rebuild = commands.add_parser(
         "recover",
@@ -158,7 +160,7 @@ def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "when all is sound; 1 when a workflow or the file is damaged, or the definitions "
         "cannot be read.",
     )
-    rebuild.add_argument("db", help="a SQLite file written by descartes_nb")
+    rebuild.add_argument("db", help="a SQLite file written by descartes_nb (or sqlite:/// URL)")
     rebuild.add_argument(
         "--definitions",
         action="append",
@@ -168,7 +170,7 @@ def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "(repeatable)",
     )
     for command in (history, rebuild):
-        command.set_defaults(run=run_database_tool, parser=command)
+        command.set_defaults(run=run_database_tool)
     rebuild.add_argument(
         "--guard",
         action="append",
@@ -178,20 +180,41 @@ def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
 
 
-def run_database_tool(args: argparse.Namespace) -> int:
-    """Run ``history`` or ``recover`` on an existing database file; return the status."""
-    if not Path(args.db).is_file():
-        args.parser.error(f"no database file at {args.db!r}")
+def check_database(db: str, *, existing: bool) -> None:
+    """Refuse a database argument (a path or a ``sqlite:///`` URL) no store could open.
+
+    Raises:
+        BadInput: an unsupported URL, a directory, no file (``existing``), or no folder to
+            create the file in.
+    """
     try:
-        if args.command == "history":
-            return asyncio.run(show_history(args.db, args.workflow, sys.stdout))
+        path = Path(database_path(db))
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    if path.is_dir():
+        raise BadInput(f"{db!r} is a directory, not a database file")
+    if existing and not path.is_file():
+        raise BadInput(f"no database file at {db!r}")
+    if not path.parent.is_dir():
+        raise BadInput(f"no folder {str(path.parent)!r} to create the database {db!r} in")
+
+
+def run_database_tool(args: argparse.Namespace) -> int:
+    """Run ``history`` or ``recover`` on an existing database file; return the status.
+
+    Raises:
+        BadInput: no such database, or the definitions cannot be read (their problems are
+            printed first).
+    """
+    check_database(args.db, existing=True)
+    if args.command == "history":
+        return asyncio.run(show_history(args.db, args.workflow, sys.stdout))
+    try:
         definitions = load_definition_files(args.definitions, args.guard)
-        return asyncio.run(recover(args.db, sys.stdout, definitions))
     except DefinitionError as exc:
-        for problem in exc.problems or [exc]:
+        if not exc.problems:
+            raise BadInput(str(exc)) from exc
+        for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print(f"descartes-nb {args.command}: the definitions cannot be read", file=sys.stderr)
-        return 1
-    except StateMachineError as exc:
-        print(f"descartes-nb {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        raise BadInput("the definitions cannot be read; nothing recovered") from exc
+    return asyncio.run(recover(args.db, sys.stdout, definitions))

@@ -15,7 +15,7 @@ from ..core._events import RETRY, ROLLBACK
 from ..errors import StateMachineError
 from ..store._config import DEFAULT_DATABASE
 from ..store._sqlite import SqliteWorkflowStore
-from ._database import history_table, milliseconds, table
+from ._database import check_database, history_table, milliseconds, table
 
 
 @dataclass(frozen=True)
@@ -128,11 +128,14 @@ def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "demo", help="run a handful of workflows concurrently, durably, and show them"
     )
     demo.add_argument(
-        "--db", default=DEFAULT_DATABASE, help=f"SQLite file to keep them in ({DEFAULT_DATABASE})"
+        "--db",
+        default=DEFAULT_DATABASE,
+        help=f"SQLite file or sqlite:/// URL to keep them in ({DEFAULT_DATABASE})",
     )
     demo.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    check_database(args.db, existing=False)
     asyncio.run(run_demo(db=args.db))
     return 0

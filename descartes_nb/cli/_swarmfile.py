@@ -18,6 +18,7 @@ from ..core._definition import Guard, WorkflowDefinition
 from ..errors import DefinitionError, DefinitionProblem, RenderError, RenderTimeoutError
 from ..formats.swarm._load import check_definitions
 from ..formats.swarm._report import suggest
+from ._report import BadInput, report_error
 
 Format = Literal["svg", "dot"]
 Direction = Literal["LR", "TB"]
@@ -25,10 +26,6 @@ FORMATS: Final[tuple[Format, ...]] = ("svg", "dot")
 DIRECTIONS: Final[tuple[Direction, ...]] = ("LR", "TB")
 STDOUT: Final = "-"
 _SUFFIXES: Final[dict[str, Format]] = {".svg": "svg", ".dot": "dot", ".gv": "dot"}
-
-
-class _BadInput(Exception):
-    """Why a command cannot go on; printed as ``error: <message>``, exit status 1."""
 
 
 def validate_files(
@@ -118,9 +115,8 @@ def render_file(
         definition = _pick_workflow(_load_for_render(path, guards, stderr), workflow, path)
         text = _draw(definition, kind, direction=direction, collapse=collapse, timeout=timeout)
         _write(text, output, stdout)
-    except _BadInput as exc:
-        print(f"error: {exc}", file=stderr)
-        return 1
+    except BadInput as exc:
+        return report_error(str(exc), stderr)
     if output != STDOUT:
         size = _count(definition.states, "state")
         print(f"{output}: workflow {definition.name!r} ({size}, {kind})", file=stdout)
@@ -132,7 +128,7 @@ def _format_of(output: str) -> Format:
         return "svg"
     suffix = Path(output).suffix.lower()
     if suffix not in _SUFFIXES:
-        raise _BadInput(
+        raise BadInput(
             f"cannot tell the output format from {output!r}: end it in "
             f"{', '.join(_SUFFIXES)}, or pass --format {' or '.join(FORMATS)}"
         )
@@ -142,17 +138,17 @@ def _format_of(output: str) -> Format:
 def _load_for_render(
     path: str, guards: Sequence[str], stderr: TextIO
 ) -> dict[str, WorkflowDefinition]:
-    """The file's workflows; its problems printed, and ``_BadInput`` if any is an error."""
+    """The file's workflows; its problems printed, and ``BadInput`` if any is an error."""
     try:
         definitions, problems = check_definitions(Path(path), guards=declared_guards(guards))
     except DefinitionError as exc:
         if all(p.line is None for p in exc.problems):  # cannot be read: one line says why
-            raise _BadInput("; ".join(p.message for p in exc.problems)) from exc
+            raise BadInput("; ".join(p.message for p in exc.problems)) from exc
         definitions, problems = {}, list(exc.problems)  # not TOML: the line says where
     _print_problems(problems, stderr)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
-        raise _BadInput(f"{path}: {_count(errors, 'error')}, nothing drawn")
+        raise BadInput(f"{path}: {_count(errors, 'error')}, nothing drawn")
     return definitions
 
 
@@ -164,10 +160,10 @@ def _pick_workflow(
         return definitions[names[0]]
     if name is None:
         if not names:
-            raise _BadInput(f"{path}: no workflow to draw")
-        raise _BadInput(f"{path} has {len(names)} workflows, choose one with --workflow: {names}")
+            raise BadInput(f"{path}: no workflow to draw")
+        raise BadInput(f"{path} has {len(names)} workflows, choose one with --workflow: {names}")
     if name not in definitions:
-        raise _BadInput(
+        raise BadInput(
             f"unknown workflow {name!r} in {path}: {suggest(name, names)}choose from {names}"
         )
     return definitions[name]
@@ -193,12 +189,12 @@ def _draw(
     try:
         return render_svg(graph, timeout=timeout)
     except RenderTimeoutError as exc:
-        raise _BadInput(
+        raise BadInput(
             f"{exc}; draw it with --collapse, raise --timeout, or write the DOT source "
             "with -o FILE.dot"
         ) from exc
     except RenderError as exc:
-        raise _BadInput(str(exc)) from exc
+        raise BadInput(str(exc)) from exc
 
 
 def _write(text: str, output: str, stdout: TextIO) -> None:
@@ -208,7 +204,7 @@ def _write(text: str, output: str, stdout: TextIO) -> None:
     try:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise _BadInput(f"cannot write {output!r}: {exc.strerror or exc}") from exc
+        raise BadInput(f"cannot write {output!r}: {exc.strerror or exc}") from exc
 
 
 def add_swarm_tools(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -15,7 +15,7 @@ from ...core._validate import validate
 from ...errors import DefinitionError, DefinitionProblem
 from ._index import LineIndex
 from ._report import Place, Reporter, show, suggest
-from ._state import ParsedState, StateReader, assemble
+from ._state import FAILED, ParsedState, StateReader, assemble
 
 WORKFLOW_KEYS: Final = ("initial_state", "description", "uniform_failure", "states")
 
@@ -134,8 +134,19 @@ class WorkflowReader:
             for problem in exc.problems:
                 self.add_found(place, problem)
             return None
+        added_failed = uniform and all(p.state.name != FAILED for p in parsed)
         for problem in validate(definition, strict=self.strict):
-            self.add_found(place, problem)
+            if added_failed and problem.state == FAILED:  # only unreachable applies to it
+                self.report.add(
+                    place.at("uniform_failure"),
+                    f"state {FAILED!r}, which uniform failure adds, cannot be reached from "
+                    f"initial state {initial!r}: no Fail or Timeout leads there; set "
+                    "uniform_failure = false to leave it out",
+                    with_key=False,
+                    severity=problem.severity,
+                )
+            else:
+                self.add_found(place, problem)
         return definition if self.report.errors() == before else None
 
     def add_found(self, place: Place, problem: DefinitionProblem) -> None:
