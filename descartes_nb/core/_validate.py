@@ -1,18 +1,4 @@
-"""validate(): what a definition that can run may still get wrong.
-
-Rules, each reported as a ``DefinitionProblem`` naming the workflow, state and key:
-
-- a state the initial state cannot reach (a warning when ``strict=False``);
-- a non-terminal state with no way out (a warning when ``strict=False``);
-- a state from which no terminal state can be reached (a warning when ``strict=False``);
-- a workflow whose initial state can reach no terminal state;
-- transitions for the same state and event that shadow each other or whose guards overlap;
-- a timeout that is not positive, on a terminal state, or where ``Timeout`` is not accepted;
-- a retry policy with bad values, or on a state whose failures never reach a ``Retry``.
-
-Implicit transitions (``TransitionDef.implicit``, such as the uniform ``Fail`` and
-``Timeout`` of Swarm.toml workflows) do not count as a way out or a way to a terminal state.
-"""
+"""validate(): what a definition that can run may still get wrong (the rules are its doc)."""
 
 from __future__ import annotations
 
@@ -34,13 +20,35 @@ from ._events import FAILURE_EVENTS, RETRY, TIMEOUT
 _BACKOFFS: Final = ("exponential", "fixed")
 
 
-def validate(d: WorkflowDefinition, *, strict: bool = True) -> list[DefinitionProblem]:
+def validate(definition: WorkflowDefinition, *, strict: bool = True) -> list[DefinitionProblem]:
     """Return the problems of a definition that can run but is probably wrong.
 
-    Every rule of the module docstring runs, and every problem is returned (none raised).
-    With ``strict=False`` unreachable states, dead ends and states that cannot lead to a
-    terminal state are warnings (``severity="warning"``) rather than errors.
+    Rules, each problem naming the workflow, state and key:
+
+    - a state the initial state cannot reach (a warning when ``strict=False``);
+    - a non-terminal state with no way out (a warning when ``strict=False``);
+    - a state from which no terminal state can be reached (a warning when ``strict=False``);
+    - a workflow whose initial state can reach no terminal state;
+    - transitions for the same state and event that shadow each other or whose guards
+      overlap (a ``ComparableGuard`` says whether it overlaps another; other guards overlap
+      when they are the same object or have the same label);
+    - a timeout that is not positive, on a terminal state, or where ``Timeout`` is not
+      accepted;
+    - a retry policy with bad values, or on a state whose failures never reach a ``Retry``.
+
+    Implicit transitions (``TransitionDef.implicit``, such as the uniform ``Fail`` and
+    ``Timeout`` of Swarm.toml workflows) do not count as a way out or a way to a terminal
+    state.
+
+    Args:
+        definition: the definition to check.
+        strict: when False, unreachable states, dead ends and states that cannot lead to a
+            terminal state are warnings (``severity="warning"``) rather than errors.
+
+    Returns:
+        Every problem found (none is raised), errors and warnings.
     """
+    d = definition
     shape: Literal["error", "warning"] = "error" if strict else "warning"
     graph = _Graph(d)
     problems = list(_unreachable(d, graph, shape))
