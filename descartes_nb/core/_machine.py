@@ -38,7 +38,7 @@ _log = logging.getLogger(__name__)
 
 DEFAULT_MAX_HISTORY: Final = 1000
 Listener = Callable[["WorkflowStateMachine", StateHistoryEntry | None], object]
-_KEEPSRETRY_COUNT: Final = frozenset({*FAILURE_EVENTS, ROLLBACK})
+_KEEPS_RETRY_COUNT: Final = frozenset({*FAILURE_EVENTS, ROLLBACK})
 _SYSTEM_CLOCK: Final = SystemClock()
 
 
@@ -505,7 +505,7 @@ class WorkflowStateMachine:
             return self._retry_attempts + 1
         if undone_event == RETRY:
             return max(0, self._retry_attempts - 1)
-        if event in _KEEPSRETRY_COUNT or step.transition is None:
+        if event in _KEEPS_RETRY_COUNT or step.transition is None:
             return self._retry_attempts
         return 0
 
