@@ -1,19 +1,25 @@
-# Everything creates .venv and installs what it needs when it is missing.
+# Everything creates .venv and installs what it needs when it is missing: `make demo` the
+# package alone (BASE), every other target the development set too (STAMP); one venv grows.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+BASE   := $(VENV)/.installed-base
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint unit notebooks bench lab clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+$(BASE): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(BASE)
+
+$(STAMP): $(BASE)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 ## demo: run the main job (workflows on the embedded SQLite default)
-demo: $(STAMP)
+demo: $(BASE)
 	$(BIN)/descartes-nb demo
 
 ## test: every test: lint and types, unit, property and doctests with coverage, notebooks
@@ -51,5 +57,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_store.py
 	$(BIN)/python bench/bench_notebook.py
 
+## clean: remove the venv, caches, and what the commands write (workflows.db, test-artifacts/)
 clean:
-	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .coverage .coverage.* htmlcov .pytest_cache .mypy_cache .ruff_cache \
+		.hypothesis test-artifacts workflows.db workflows.db-wal workflows.db-shm
+	find descartes_nb tests bench notebooks \( -name __pycache__ -o -name .ipynb_checkpoints \) \
+		-type d -prune -exec rm -rf {} +

@@ -43,7 +43,7 @@ import pandas as pd
 
 import descartes_nb as dn
 from descartes_nb import notebook as dnb
-from descartes_nb.notebook import render
+from descartes_nb.notebook import _render as render
 
 STATES = ["Idle", "Running", "Paused", "Completed", "Failed"]
 EVENTS = ["Start", "Pause", "Complete", "Fail", "Timeout", "Resume", "Retry"]

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import descartes_nb as dn
-from descartes_nb.core.expr import parse_guard
+from descartes_nb.formats.swarm.guards._parser import parse_guard
 
 SWARM = Path(__file__).parent.parent / "notebooks" / "workflows" / "swarm.toml"
 GUARD = "context.approvals >= 2 and data.ok"

@@ -5,28 +5,26 @@ as dnb`` for diagrams, DataFrames and widgets (not imported here, so that ``impo
 descartes_nb`` stays fast in a worker process).
 """
 
-from .core.clock import Clock, ManualClock, SystemClock, TimerHandle
-from .core.definition import (
+from .core._clock import Clock, ManualClock, SystemClock, TimerHandle
+from .core._definition import (
     PREVIOUS_STATE,
-    DefinitionProblem,
     RetryPolicy,
     StateDef,
     TransitionDef,
     WorkflowDefinition,
-    validate,
 )
-from .core.event import WorkflowEvent
-from .core.handlers import StateHandler
-from .core.history import History, StateHistoryEntry
-from .core.lifecycle import LIFECYCLE, WorkflowState
-from .core.machine import WorkflowMetadata, WorkflowStateMachine
-from .core.ports import WorkflowChange, WorkflowStore
-from .core.serialization import SerializedWorkflow
-from .core.toml import load_definitions
-from .core.tomlwrite import to_toml
+from .core._events import WorkflowEvent
+from .core._handlers import StateHandler
+from .core._history import History, StateHistoryEntry
+from .core._lifecycle import LIFECYCLE, WorkflowState
+from .core._machine import WorkflowMetadata, WorkflowStateMachine
+from .core._ports import WorkflowChange, WorkflowStore
+from .core._serialization import SerializedWorkflow
+from .core._validate import validate
 from .errors import (
     ConcurrentModificationError,
     DefinitionError,
+    DefinitionProblem,
     DefinitionWarning,
     DuplicateWorkflowError,
     EventLoopRunningError,
@@ -44,16 +42,14 @@ from .errors import (
     WorkflowError,
     WorkflowNotFoundError,
 )
+from .formats.swarm._load import load_definitions
+from .formats.swarm._write import to_toml
 from .orchestrator import BroadcastResult, WorkflowOrchestrator
-from .store import (
-    Checkpoint,
-    RecoveryFailure,
-    RecoveryReport,
-    SqliteWorkflowStore,
-    StateStoreConfig,
-    StoreStats,
-    WorkflowRecovery,
-)
+from .recovery import RecoveryFailure, RecoveryReport, WorkflowRecovery
+from .store._batch import StoreStats
+from .store._checkpoint import Checkpoint
+from .store._config import StateStoreConfig
+from .store._sqlite import SqliteWorkflowStore
 from .sync import run_sync
 
 __version__ = "0.1.0"

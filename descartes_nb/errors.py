@@ -22,19 +22,21 @@ The hierarchy::
     │                                 a doubtful part through (a warning, not raised)
     └── RenderError                   no Graphviz renderer, or it failed; also a RuntimeError
         └── RenderTimeoutError        the renderer took longer than the time limit
+
+``DefinitionProblem`` (a value, not an exception) is one problem of a definition; a
+``DefinitionError`` carries them in ``.problems``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .core.definition import DefinitionProblem
+from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
     "ConcurrentModificationError",
     "DefinitionError",
+    "DefinitionProblem",
     "DefinitionWarning",
     "DuplicateWorkflowError",
     "EventLoopRunningError",
@@ -56,6 +58,29 @@ __all__ = [
 
 class StateMachineError(Exception):
     """Base class of every error raised by descartes_nb."""
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionProblem:
+    """One problem found in a definition; ``severity`` is ``"error"`` or ``"warning"``.
+
+    ``event`` names the event when the problem is about the transitions of one event.
+    """
+
+    message: str
+    workflow: str | None = None
+    state: str | None = None
+    key: str | None = None
+    severity: Literal["error", "warning"] = "error"
+    source: str | None = None
+    line: int | None = None
+    event: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}: " if self.source and self.line else ""
+        if self.source and not self.line:
+            where = f"{self.source}: "
+        return f"{where}{self.message}"
 
 
 class DefinitionError(StateMachineError):

@@ -6,15 +6,13 @@ import asyncio
 from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final
 
-from .core import display
-from .core.event import WorkflowEvent
-from .core.history import StateHistoryEntry
-from .core.jsonvalue import JSONValue
-from .core.machine import WorkflowMetadata, WorkflowStateMachine
-from .core.ports import WorkflowStore
+from .core import _display as display
+from .core._events import WorkflowEvent
+from .core._history import StateHistoryEntry
+from .core._jsonvalue import JSONValue
+from .core._machine import WorkflowMetadata, WorkflowStateMachine
+from .core._ports import WorkflowStore
 from .errors import DuplicateWorkflowError, StateMachineError, WorkflowNotFoundError
-
-__all__ = ["BroadcastResult", "WorkflowOrchestrator"]
 
 _SHOWN_WORKFLOWS: Final = 20
 

@@ -8,8 +8,6 @@ from typing import Any, TypeVar
 
 from .errors import EventLoopRunningError
 
-__all__ = ["run_sync"]
-
 T = TypeVar("T")
 
 

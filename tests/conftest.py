@@ -12,6 +12,9 @@ from hypothesis import settings
 
 import descartes_nb as dn
 
+# The store's fixtures, for layers above it tested on a real store (recovery).
+from .store.conftest import db_path, durable, store  # noqa: F401
+
 settings.register_profile("ci", deadline=None, max_examples=100)
 settings.register_profile("dev", deadline=None, max_examples=40)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
@@ -24,7 +27,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("requires_dot") is None:
         return
     # Imported here: only tests that draw need the notebook layer.
-    from descartes_nb.notebook import render
+    from descartes_nb.notebook import _render as render
 
     try:
         render.find_renderer()

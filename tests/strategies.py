@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 import descartes_nb as dn
-from descartes_nb.core.jsonvalue import MAX_INT_DIGITS, MAX_NESTING
+from descartes_nb.core._jsonvalue import MAX_INT_DIGITS, MAX_NESTING
 
 LIFECYCLE_EVENTS = ["Start", "Pause", "Resume", "Complete", "Fail", "Timeout", "Retry"]
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import descartes_nb as dn
 from descartes_nb import SqliteWorkflowStore
-from descartes_nb.cli import main, run_demo
+from descartes_nb.cli import main
+from descartes_nb.cli._demo import run_demo
 
 from .store.conftest import child_environment, query
 
@@ -92,7 +96,8 @@ def test_history_of_an_unknown_workflow_names_the_stored_ones(tmp_path, capsys):
     db = demo_database(tmp_path, capsys)
     assert main(["history", str(db), "deploy-999"]) == 1
     error = capsys.readouterr().err
-    assert "WorkflowNotFoundError: no workflow 'deploy-999' is stored (7 are: [" in error
+    assert error.startswith("error: no workflow 'deploy-999' is stored (7 are: [")
+    assert error.count("\n") == 1
 
 
 def test_recover_reports_sound_and_damaged_databases(tmp_path, capsys):
@@ -108,16 +113,98 @@ def test_recover_reports_sound_and_damaged_databases(tmp_path, capsys):
 
 
 def test_tools_refuse_a_missing_database_without_creating_it(tmp_path, capsys):
+    missing = str(tmp_path / "none.db")
     for command in ("history", "recover"):
-        with pytest.raises(SystemExit) as info:
-            main([command, str(tmp_path / "none.db")])
-        assert info.value.code == 2
-        assert "no database file at" in capsys.readouterr().err
+        assert main([command, missing]) == 1
+        assert capsys.readouterr().err == f"error: no database file at {missing!r}\n"
     assert list(tmp_path.iterdir()) == []
 
 
-def test_tools_report_a_file_that_is_not_a_database(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["history", "recover"])
+def test_tools_report_a_file_that_is_not_a_database(tmp_path, capsys, command):
     bad = tmp_path / "notes.txt"
     bad.write_text("not a database\n" * 100)
-    assert main(["recover", str(bad)]) == 1
-    assert "StoreError" in capsys.readouterr().err
+    assert main([command, str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"error: database {str(bad)!r} is not a descartes_nb database: not a SQLite database, "
+        "or its header is damaged (file is not a database) while opening\n"
+    )
+    assert captured.out == ""
+    assert bad.read_text() == "not a database\n" * 100
+
+
+def one_error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines: list[str] = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_demo_refuses_a_directory_or_a_missing_folder_in_one_line(tmp_path, capsys):
+    assert main(["demo", "--db", str(tmp_path)]) == 1
+    assert (
+        one_error_line(capsys) == f"error: {str(tmp_path)!r} is a directory, not a database file"
+    )
+    nowhere = tmp_path / "no" / "such" / "folder" / "x.db"
+    assert main(["demo", "--db", str(nowhere)]) == 1
+    assert one_error_line(capsys) == (
+        f"error: no folder {str(nowhere.parent)!r} to create the database {str(nowhere)!r} in"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_refuses_a_file_that_is_not_a_database_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a database\n" * 100)
+    assert main(["demo", "--db", str(bad)]) == 1
+    assert "is not a descartes_nb database: not a SQLite database" in one_error_line(capsys)
+    assert bad.read_text() == "not a database\n" * 100
+
+
+def test_demo_on_a_locked_database_says_so_in_one_line(tmp_path, capsys):
+    db = tmp_path / "locked.db"
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        holder.execute("PRAGMA journal_mode = WAL")
+        holder.execute("CREATE TABLE mine (x)")
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        holder.execute("INSERT INTO mine VALUES (1)")
+        assert main(["demo", "--db", str(db)]) == 1
+        assert "is locked by another connection" in one_error_line(capsys)
+    finally:
+        holder.close()
+    assert query(db, "SELECT name FROM sqlite_master WHERE type = 'table'") == [("mine",)]
+
+
+def test_commands_take_sqlite_urls_as_the_store_does(tmp_path, capsys):
+    db = tmp_path / "demo.db"
+    url = f"sqlite:///{db}"  # an absolute path: four slashes
+    assert main(["demo", "--db", url]) == 0
+    assert f"each change committed to {url}" in capsys.readouterr().out
+    assert query(db, "SELECT count(*) FROM workflows") == [(7,)]
+    assert main(["history", url]) == 0
+    assert capsys.readouterr().out.startswith(f"7 workflows in {url}")
+    assert main(["recover", url]) == 0
+    assert "recovered 7 workflows, 0 failed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["demo --db", "history", "recover"])
+def test_commands_refuse_another_url_scheme_in_one_line(tmp_path, capsys, command):
+    args = [*command.split(), "postgresql://localhost/workflows"]
+    assert main(args) == 1
+    assert one_error_line(capsys).startswith(
+        "error: unsupported database URL 'postgresql://localhost/workflows'"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version_is_printed_by_the_console_script():
+    script = Path(sys.executable).with_name("descartes-nb")
+    assert script.exists(), "make installs the descartes-nb console script into the venv"
+    done = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout == f"descartes-nb {dn.__version__}\n"

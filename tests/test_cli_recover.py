@@ -68,7 +68,7 @@ def test_recover_takes_several_files_and_named_guards(tmp_path, capsys):
     assert main(args) == 1  # the door's guard is unknown without --guard
     err = capsys.readouterr().err
     assert f"{door_file}:4: workflow 'door', state 'Closed', key 'on.open.guard'" in err
-    assert err.endswith("descartes-nb recover: the definitions cannot be read\n")
+    assert err.endswith("\nerror: the definitions cannot be read; nothing recovered\n")
     assert main([*args, "--guard", "is_vip"]) == 0
     assert "  door-1       door        Open      1" in capsys.readouterr().out
 
@@ -98,5 +98,6 @@ def test_recover_refuses_definitions_it_cannot_read(db, capsys, files, message):
     assert main(args) == 1
     captured = capsys.readouterr()
     assert message in captured.err
+    assert captured.err.splitlines()[-1].startswith("error: ")
     assert captured.out == ""  # nothing recovered with half the definitions
     assert query(db, "SELECT * FROM workflows ORDER BY key") == before

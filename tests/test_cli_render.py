@@ -14,7 +14,8 @@ import pytest
 
 import descartes_nb as dn
 from descartes_nb.cli import main
-from descartes_nb.notebook import diagram, render
+from descartes_nb.notebook import _render as render
+from descartes_nb.notebook import diagram
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

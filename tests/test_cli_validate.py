@@ -12,7 +12,7 @@ import pytest
 import descartes_nb as dn
 from descartes_nb.cli import main
 
-from .core.test_expr import DEEP_SUM, toml_with_guard
+from .formats.test_guards import DEEP_SUM, toml_with_guard
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -59,6 +59,21 @@ def test_validate_accepts_declared_guard_names(capsys):
     assert main(["validate", str(path)]) == 1
     assert main(["validate", "--guard", "is_aproved", str(path)]) == 0
     assert capsys.readouterr().out.endswith(f"{path}: ok (named)\n")
+
+
+def test_validate_says_how_to_leave_out_an_unreachable_implicit_failed_state(capsys):
+    path = FIXTURES / "bad_unreachable_failed.toml"
+    assert main(["validate", str(path)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}:2: workflow 'elsewhere': state 'Failed', which uniform failure adds, cannot be "
+        "reached from initial state 'Draft': no Fail or Timeout leads there; set "
+        "uniform_failure = false to leave it out",
+        f"{path}: 1 error",
+    ]
+    fixed = path.read_text().replace(
+        'initial_state = "Draft"', 'initial_state = "Draft"\nuniform_failure = false'
+    )
+    assert dn.load_definitions(fixed)["elsewhere"].state_names == ("Draft", "Done")
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -26,9 +28,14 @@ def test_all_is_sorted_and_complete(package):
 
 def test_every_error_class_is_exported_and_in_the_tree():
     for name in errors.__all__:
-        cls = getattr(errors, name)
-        assert getattr(dn, name) is cls
-        assert issubclass(cls, dn.StateMachineError)
+        assert getattr(dn, name) is getattr(errors, name)
+    classes = [
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type) and issubclass(value, BaseException)
+    ]
+    assert {cls.__name__ for cls in classes} == set(errors.__all__) - {"DefinitionProblem"}
+    assert all(issubclass(cls, dn.StateMachineError) for cls in classes)
 
 
 def test_design_names_are_importable():
@@ -52,3 +59,30 @@ def test_design_names_are_importable():
         "WorkflowRecovery",
     ]:
         assert name in dn.__all__, name
+
+
+INTERNAL_PACKAGES = ["core", "store", "formats.swarm", "formats.swarm.guards"]
+
+
+@pytest.mark.parametrize("name", INTERNAL_PACKAGES)
+def test_internal_packages_export_nothing(name):
+    package = importlib.import_module(f"descartes_nb.{name}")
+    public = {
+        attribute
+        for attribute, value in vars(package).items()
+        if not attribute.startswith("_") and not inspect.ismodule(value)
+    }
+    assert public == set()
+
+
+def test_modules_inside_the_layers_are_private():
+    root = Path(dn.__file__).parent
+    folders = ["core", "store", "notebook", "cli", "formats/swarm"]
+    modules = [path for folder in folders for path in (root / folder).rglob("*.py")]
+    public = [
+        str(path.relative_to(root))
+        for path in modules
+        if not path.name.startswith("_") and path.name not in ("__init__.py", "__main__.py")
+    ]
+    assert len(modules) > 40
+    assert public == []

@@ -6,7 +6,7 @@ diagrams it returns render with the renderer ``find_renderer`` picks; plain ``gr
 graphs do too after ``use_renderer_for_graphviz()``.
 """
 
-from .analytics import (
+from ._analytics import (
     conformance,
     overlay,
     time_in_state,
@@ -14,13 +14,13 @@ from .analytics import (
     transition_counts,
     workflow_durations,
 )
-from .diagram import diagram, graph_model
-from .display import install as _install
-from .display import use_renderer_for_graphviz
-from .frames import HISTORY_COLUMNS, history_frame, workflows_frame
-from .render import Renderer, find_renderer, render_svg, set_render_timeout
-from .storeframe import load_history_frame
-from .widgets import Dashboard, EventPanel, HistoryPlayer
+from ._diagram import diagram, graph_model
+from ._display import install as _install
+from ._display import use_renderer_for_graphviz
+from ._frames import HISTORY_COLUMNS, history_frame, workflows_frame
+from ._render import Renderer, find_renderer, render_svg, set_render_timeout
+from ._storeframe import load_history_frame
+from ._widgets import Dashboard, EventPanel, HistoryPlayer
 
 _install()
 

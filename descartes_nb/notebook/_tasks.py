@@ -10,8 +10,6 @@ import ipywidgets
 
 from ..errors import StateMachineError
 
-__all__ = ["message_text", "show_message", "spawn"]
-
 # Tasks in flight, so that they are not garbage-collected before they finish.
 _RUNNING: set[asyncio.Task[Any]] = set()
 

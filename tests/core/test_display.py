@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.core import display
+from descartes_nb.core import _display as display
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ import pytest
 import descartes_nb as dn
 from descartes_nb import StateDef as St
 from descartes_nb import TransitionDef as T
-from descartes_nb.core import engine
+from descartes_nb.core import _engine as engine
 
 from ..conftest import ExitEnterTrace
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from descartes_nb import SerializationError
-from descartes_nb.core.jsonvalue import (
+from descartes_nb.core._jsonvalue import (
     EMPTY_CONTEXT,
     MAX_NESTING,
     FrozenDict,

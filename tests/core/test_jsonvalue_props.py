@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import descartes_nb as dn
-from descartes_nb.core.jsonvalue import is_same, to_json_value
+from descartes_nb.core._jsonvalue import is_same, to_json_value
 
 from ..strategies import any_values, json_values
 from .test_machine_values import containers

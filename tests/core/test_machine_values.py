@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import descartes_nb as dn
-from descartes_nb.core.jsonvalue import (
+from descartes_nb.core._jsonvalue import (
     MAX_INT_DIGITS,
     MAX_NESTING,
     FrozenDict,

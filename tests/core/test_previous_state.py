@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.core.definition import PREVIOUS_STATE
+from descartes_nb.core._definition import PREVIOUS_STATE
 
 from ..conftest import ExitEnterTrace
 

@@ -54,6 +54,22 @@ async def test_to_dict_is_versioned_and_omits_unchanged_context_before(busy):
     assert data["history"][0]["duration_us"] == 7_000_000
 
 
+async def test_times_are_written_in_utc_with_a_z_and_read_with_any_offset(busy):
+    sw = busy.serialize()
+    data = sw.to_dict()
+    stamps = [data["created_at"], data["updated_at"], data["state_entered_at"]]
+    stamps += [item["timestamp"] for item in data["history"]]
+    assert data["created_at"] == "2026-03-01T09:00:00.000000Z"  # as the store writes them
+    assert all(stamp.endswith(".000000Z") for stamp in stamps)
+    # JSON written before times ended in Z, with another offset, reads back the same
+    older = sw.to_json().replace('.000000Z"', '.000000+00:00"')
+    assert older.count("+00:00") == len(stamps)
+    assert dn.SerializedWorkflow.from_json(older) == sw
+    shifted = json.loads(older)
+    shifted["created_at"] = "2026-03-01T10:00:00+01:00"
+    assert dn.SerializedWorkflow.from_dict(shifted) == sw
+
+
 async def test_max_history_override_keeps_the_newest(busy, clock):
     restored = dn.WorkflowStateMachine.deserialize(busy.serialize(), clock=clock, max_history=2)
     assert [e.seq for e in restored.history] == [6, 7]

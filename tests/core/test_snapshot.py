@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import descartes_nb as dn
-from descartes_nb.core.jsonvalue import MAX_NESTING
-from descartes_nb.core.serialization import EARLIEST_TIME, LATEST_TIME, MAX_COUNT
+from descartes_nb.core._jsonvalue import MAX_NESTING
+from descartes_nb.core._serialization import EARLIEST_TIME, LATEST_TIME, MAX_COUNT, time_text
 
 from ..conftest import START
 from ..strategies import nested
@@ -187,9 +187,7 @@ async def test_snapshot_times_at_the_edges_of_the_range_are_kept(sample, clock):
 
 
 def stamp(seconds: int) -> str:
-    return (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)).isoformat(
-        timespec="microseconds"
-    )
+    return time_text(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds))
 
 
 def entry(seq: int, source: str, target: str, event: str) -> dict[str, object]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.core.timers import backoff_delay, jitter_fraction
+from descartes_nb.core._timers import backoff_delay, jitter_fraction
 
 from ..conftest import START
 
@@ -196,7 +196,7 @@ async def test_timeout_that_the_state_refuses_is_logged_and_changes_nothing(
         transitions=(dn.TransitionDef("A", "go", "B"),),
     )
     sm = make_workflow(d)
-    with caplog.at_level(logging.WARNING, logger="descartes_nb.core.machine"):
+    with caplog.at_level(logging.WARNING, logger="descartes_nb.core._machine"):
         await clock.advance(M)
     assert sm.state == "A"
     assert len(sm.history) == 0

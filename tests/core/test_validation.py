@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.core.expr import parse_guard
+from descartes_nb.core._definition import ComparableGuard
+from descartes_nb.formats.swarm.guards._parser import parse_guard
 
 T, St = dn.TransitionDef, dn.StateDef
 
@@ -104,6 +105,37 @@ def test_python_guards_overlap_when_they_are_the_same():
     [problem] = dn.validate(d)
     assert (problem.state, problem.event) == ("a", "go")
     assert "'busy' (to 'b') and 'busy' (to 'c') can both be true" in problem.message
+
+
+class Band:
+    """A guard ``low <= context.n < high`` that tells whether it overlaps another band."""
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def __call__(self, context, data, /) -> bool:
+        return bool(self.low <= context.get("n", 0) < self.high)
+
+    def may_overlap(self, other: object) -> bool | None:
+        if not isinstance(other, Band):
+            return None
+        return self.low < other.high and other.low < self.high
+
+
+def test_validate_asks_a_comparable_guard_whether_it_overlaps_another():
+    assert isinstance(Band(0, 1), ComparableGuard)
+    d = definition(
+        (St("a"), St("b", terminal=True), St("c", terminal=True)),
+        (
+            T("a", "go", "b", guard=Band(0, 5), guard_label="low"),
+            T("a", "go", "c", guard=Band(3, 9), guard_label="high"),
+            T("a", "stop", "b", guard=Band(0, 5), guard_label="low"),
+            T("a", "stop", "c", guard=Band(5, 9), guard_label="high"),
+        ),
+    )
+    [problem] = dn.validate(d)
+    assert (problem.state, problem.event) == ("a", "go")
+    assert "'low' (to 'b') and 'high' (to 'c') can both be true" in problem.message
 
 
 @pytest.mark.parametrize(

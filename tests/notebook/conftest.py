@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.notebook import render
+from descartes_nb.notebook import _render as render
 
 
 @pytest.fixture

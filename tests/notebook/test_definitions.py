@@ -11,7 +11,7 @@ import pytest
 
 import descartes_nb as dn
 from descartes_nb import notebook as dnb
-from descartes_nb.notebook.frames import DEFINITIONS_ATTR, DefinitionNames
+from descartes_nb.notebook._frames import DEFINITIONS_ATTR, DefinitionNames, definition_names
 
 SWARM = Path(__file__).resolve().parents[2] / "notebooks" / "workflows" / "swarm.toml"
 
@@ -154,6 +154,6 @@ async def test_load_history_frame_takes_one_definition(defs, clock, tmp_path):
 
 def test_frames_without_definitions_attrs_are_still_frames():
     frame = pd.DataFrame({"workflow_id": []})
-    assert dnb.frames.definition_names(frame) == {}
+    assert definition_names(frame) == {}
     frame.attrs[DEFINITIONS_ATTR] = "not a mapping"
-    assert dnb.frames.definition_names(frame) == {}
+    assert definition_names(frame) == {}

@@ -11,7 +11,7 @@ import pytest
 import descartes_nb as dn
 from descartes_nb import WorkflowEvent as E
 from descartes_nb import notebook as dnb
-from descartes_nb.notebook import model
+from descartes_nb.notebook import _model as model
 
 MUTED = ' color="#b0bec5"'
 LAST = ' color="#1565c0"'  # the space: not fontcolor

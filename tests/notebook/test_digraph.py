@@ -11,8 +11,8 @@ import pytest
 
 import descartes_nb as dn
 from descartes_nb import notebook as dnb
-from descartes_nb.notebook import render
-from descartes_nb.notebook.digraph import Diagram
+from descartes_nb.notebook import _render as render
+from descartes_nb.notebook._digraph import Diagram
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import pytest
 
 import descartes_nb as dn
 from descartes_nb import notebook as dnb
-from descartes_nb.notebook import display, render
+from descartes_nb.notebook import _display as display
+from descartes_nb.notebook import _render as render
 
 WORKTREE = Path(__file__).resolve().parents[2]
 
@@ -89,7 +90,7 @@ def test_graph_bundle_gives_dot_source_as_text_and_the_svg():
 
 
 def test_importing_the_notebook_layer_registers_its_formatter_once():
-    from descartes_nb.core import display as core_display
+    from descartes_nb.core import _display as core_display
 
     dnb_formatters = [f for f in core_display._formatters if f is display._format]
     assert len(dnb_formatters) == 1

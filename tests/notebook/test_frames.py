@@ -11,7 +11,7 @@ import pytest
 import descartes_nb as dn
 from descartes_nb import WorkflowEvent as E
 from descartes_nb import notebook as dnb
-from descartes_nb.notebook.frames import frame_from_columns
+from descartes_nb.notebook._frames import frame_from_columns
 
 from ..conftest import START
 

@@ -8,7 +8,8 @@ import pytest
 
 import descartes_nb as dn
 from descartes_nb import notebook as dnb
-from descartes_nb.notebook import display, render
+from descartes_nb.notebook import _display as display
+from descartes_nb.notebook import _render as render
 
 SVG = "{http://www.w3.org/2000/svg}"
 SCRIPT = "<img src=x onerror=alert(1)>"

@@ -14,7 +14,7 @@ import graphviz
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.notebook import render
+from descartes_nb.notebook import _render as render
 
 WORKTREE = Path(__file__).resolve().parents[2]
 SITE_PACKAGES = sysconfig.get_path("purelib")
@@ -239,7 +239,7 @@ def test_no_renderer_at_all_gives_one_error_saying_how_to_get_one(bare_python, t
             dnb.render_svg("digraph { a }")
         except dn.RenderError as exc:
             print(exc)
-        print(dnb.render.svg_bundle(graphviz.Digraph()).keys())
+        print(dnb._render.svg_bundle(graphviz.Digraph()).keys())
         """,
         {"PATH": "/nonexistent", "PYTHONUSERBASE": str(tmp_path / "user")},
     )

@@ -12,7 +12,7 @@ import descartes_nb as dn
 from descartes_nb import WorkflowState as S
 from descartes_nb.notebook import diagram
 from descartes_nb.notebook._tasks import message_text
-from descartes_nb.notebook.widgets import Dashboard, EventPanel, HistoryPlayer
+from descartes_nb.notebook._widgets import Dashboard, EventPanel, HistoryPlayer
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

@@ -8,7 +8,7 @@ import pytest
 
 import descartes_nb as dn
 from descartes_nb import WorkflowState as S
-from descartes_nb.store import RESTORE
+from descartes_nb.core._events import RESTORE
 
 from ..conftest import START
 from .conftest import query

@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.store.codec import (
+from descartes_nb.core._serialization import parse_time, time_text
+from descartes_nb.store._codec import (
     entries_from_rows,
     json_text,
     parse_context,
     parse_json,
-    parse_time,
-    time_text,
     transition_row,
 )
 

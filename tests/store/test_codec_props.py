@@ -9,14 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import descartes_nb as dn
-from descartes_nb.store.codec import (
-    entries_from_rows,
-    json_text,
-    parse_context,
-    parse_time,
-    time_text,
-    transition_row,
-)
+from descartes_nb.core._serialization import parse_time, time_text
+from descartes_nb.store._codec import entries_from_rows, json_text, parse_context, transition_row
 
 from ..strategies import json_values
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.store import SCHEMA_VERSION
+from descartes_nb.store._schema import SCHEMA_VERSION
 
 from .conftest import query
 from .files import fingerprint, make_foreign, make_kind, set_journal_mode, write_workflows

@@ -14,7 +14,7 @@ import pytest
 import descartes_nb as dn
 from descartes_nb import WorkflowEvent as E
 from descartes_nb import WorkflowState as S
-from descartes_nb.store import SCHEMA_VERSION
+from descartes_nb.store._schema import SCHEMA_VERSION
 
 from ..conftest import START
 from .conftest import child_environment, query

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.core.jsonvalue import FrozenDict, FrozenList
+from descartes_nb.core._jsonvalue import FrozenDict, FrozenList
 
+from ..test_recovery import stored_pair
 from .conftest import query
-from .test_recovery import stored_pair
 
 DEEP = "[" * 5000 + "]" * 5000
 

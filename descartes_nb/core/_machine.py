@@ -1,0 +1,660 @@
+"""WorkflowStateMachine: one workflow's state, context and history; async process_event()."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, Self
+
+from ..errors import (
+    InvalidTransitionError,
+    SerializationError,
+    UnknownEventError,
+    WorkflowError,
+)
+from . import _display as display
+from . import _engine as engine
+from ._clock import Clock, SystemClock
+from ._definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
+from ._events import FAILURE_EVENTS, RETRY, ROLLBACK, WorkflowEvent
+from ._handlers import NO_HOOKS, call_guard, hooks_of, run_hooks
+from ._history import History, StateHistoryEntry
+from ._jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value, with_item
+from ._lifecycle import LIFECYCLE
+from ._ports import WorkflowChange
+from ._refusal import refusal
+from ._serialization import SerializedWorkflow
+from ._snapshot import canonical_history, check_snapshot, check_values, resolve_definition
+from ._timers import WorkflowTimers, entry_times
+
+if TYPE_CHECKING:
+    from ._ports import WorkflowStore
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_MAX_HISTORY: Final = 1000
+Listener = Callable[["WorkflowStateMachine", StateHistoryEntry | None], object]
+_KEEPS_RETRY_COUNT: Final = frozenset({*FAILURE_EVENTS, ROLLBACK})
+_SYSTEM_CLOCK: Final = SystemClock()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowMetadata:
+    """A summary of one workflow, as of when it was read."""
+
+    workflow_id: str
+    definition: str
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    transition_count: int
+    time_in_state: timedelta
+    retry_attempts: int
+    timeout_at: datetime | None = None  # when Timeout is processed, unless the state is left
+    next_retry_at: datetime | None = None  # when Retry is processed automatically
+
+
+class WorkflowStateMachine:
+    """One run of a workflow definition (the built-in ``LIFECYCLE`` by default).
+
+    Reads (``state``, ``context``, ``history``, ``allowed_events()``) are sync and in memory;
+    changes (``process_event``, ``set_context``, ``rollback``) are async, one at a time per
+    machine, and all-or-nothing: a refused event, a failing handler, a bad value or a failed
+    store write raises and leaves state, context, history and metadata as they were.
+
+    State timeouts and retry policies run on ``clock``: ``Timeout`` and ``Retry`` are
+    processed when due (``metadata.timeout_at``, ``metadata.next_retry_at``), and
+    ``deserialize`` re-arms them with the time left. With ``SystemClock`` they need a running
+    event loop: a machine made where none runs arms them on its first change (see
+    ``core/_timers.py``); ``cancel_timers()`` stops them.
+
+    Args:
+        workflow_id: a name for this run, unique within an orchestrator or store.
+        definition: the definition it runs.
+        handler: an object with any of the ``StateHandler`` hooks.
+        max_history: how many history entries are kept in memory.
+        clock: where time comes from (``SystemClock()`` by default).
+        store: a ``WorkflowStore``; each change is committed there before it is applied.
+        context: the initial context (JSON values only).
+
+    Example:
+        >>> import asyncio
+        >>> sm = WorkflowStateMachine("build-42")
+        >>> entry = asyncio.run(sm.process_event("Start"))
+        >>> entry.seq, entry.event, sm.state
+        (1, 'Start', 'Running')
+    """
+
+    __slots__ = (
+        "_clock",
+        "_context",
+        "_created_at",
+        "_definition",
+        "_direct",
+        "_history",
+        "_hooks",
+        "_listeners",
+        "_lock",
+        "_lock_free",
+        "_retry_attempts",
+        "_state",
+        "_state_entered_at",
+        "_store",
+        "_table",
+        "_timers",
+        "_updated_at",
+        "_version",
+        "workflow_id",
+    )
+
+    def __init__(
+        self,
+        workflow_id: str,
+        definition: WorkflowDefinition = LIFECYCLE,
+        *,
+        handler: object | None = None,
+        max_history: int = DEFAULT_MAX_HISTORY,
+        clock: Clock | None = None,
+        store: WorkflowStore | None = None,
+        context: Mapping[str, object] | None = None,
+    ) -> None:
+        if not isinstance(workflow_id, str) or not workflow_id:
+            raise SerializationError(f"workflow_id must be a non-empty str, got {workflow_id!r}")
+        if not isinstance(definition, WorkflowDefinition):
+            raise TypeError(f"definition must be a WorkflowDefinition, got {definition!r}")
+        self.workflow_id = workflow_id
+        self._definition = definition
+        self._hooks = NO_HOOKS if handler is None else hooks_of(handler)
+        self._clock: Clock = clock or _SYSTEM_CLOCK
+        self._store = store
+        self._lock: asyncio.Lock | None = None  # made on first use: idle machines stay small
+        self._listeners: list[Listener] | None = None
+        compiled = engine.compiled(definition)
+        self._table = compiled.candidates
+        self._direct = compiled.direct
+        self._state = compiled.initial
+        self._context = EMPTY_CONTEXT if context is None else to_context(context)
+        now = self._clock.now()
+        self._created_at = self._updated_at = self._state_entered_at = now
+        self._history = History(max_history, now)
+        self._retry_attempts = 0
+        self._version = 0
+        self._timers: WorkflowTimers | None = None
+        if compiled.has_timers:
+            self._timers = WorkflowTimers(definition, self._clock, workflow_id, self._on_timer)
+            self._timers.enter(compiled.configurations[self._state], now)
+        # Without handlers, a store or timers no change awaits or needs more than _apply,
+        # so none needs the lock (see process_event).
+        self._lock_free = self._hooks is NO_HOOKS and store is None and self._timers is None
+
+    # -- reads ---------------------------------------------------------------------------
+
+    @property
+    def definition(self) -> WorkflowDefinition:
+        """The definition this workflow runs."""
+        return self._definition
+
+    @property
+    def state(self) -> str:
+        """The innermost active state, a plain ``str``."""
+        return self._state
+
+    @property
+    def configuration(self) -> frozenset[str]:
+        """Every active state, ancestors included."""
+        return engine.configuration_of(self._definition, self._state)
+
+    @property
+    def context(self) -> Mapping[str, JSONValue]:
+        """The context, read-only all the way down; change it with ``set_context`` or in handlers.
+
+        Its objects and arrays are read-only ``dict`` and ``list`` subclasses (see
+        ``core/jsonvalue.py``): handing it out costs nothing, and nothing done with it can
+        change the workflow. ``copy.deepcopy`` gives a plain copy to work on.
+        """
+        return self._context
+
+    @property
+    def history(self) -> History:
+        """The recorded entries, oldest first, at most ``max_history``."""
+        return self._history
+
+    @property
+    def store(self) -> WorkflowStore | None:
+        """The store each change is committed to, if any."""
+        return self._store
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this machine reads time from."""
+        return self._clock
+
+    @property
+    def version(self) -> int:
+        """How many changes (events and context edits) this workflow has had."""
+        return self._version
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the workflow is in a terminal state."""
+        return self._definition.is_terminal(self._state)
+
+    def history_tail(self, n: int) -> list[StateHistoryEntry]:
+        """The newest ``n`` history entries, oldest first."""
+        return self._history.tail(n)
+
+    def allowed_events(self) -> list[str]:
+        """The event names that would be accepted now (custom events aside).
+
+        Guards are evaluated against the current context with no event data.
+        """
+        events = engine.enabled_events(
+            self._definition, self._state, self._context, self._check_guard
+        )
+        if self._undo_index() is not None:
+            events.append(ROLLBACK)
+        return events
+
+    @property
+    def metadata(self) -> WorkflowMetadata:
+        """A summary of this workflow as of now."""
+        return WorkflowMetadata(
+            workflow_id=self.workflow_id,
+            definition=self._definition.name,
+            state=self._state,
+            created_at=self._created_at,
+            updated_at=self._updated_at,
+            transition_count=self._history.last_seq,
+            time_in_state=self._clock.now() - self._state_entered_at,
+            retry_attempts=self._retry_attempts,
+            timeout_at=self._timers.timeout_at if self._timers else None,
+            next_retry_at=self._timers.next_retry_at if self._timers else None,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<WorkflowStateMachine {self.workflow_id!r} ({self._definition.name}) "
+            f"state={str(self._state)!r} transitions={self._history.last_seq}>"
+        )
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        text = f"{self!r}\ncontext: {display.short_repr(dict(self._context))}"
+        return display.mimebundle(self, text, include, exclude)
+
+    # -- changes -------------------------------------------------------------------------
+
+    async def process_event(
+        self, event: WorkflowEvent | str, data: JSONValue = None
+    ) -> StateHistoryEntry:
+        """Process one event and return the history entry it produced.
+
+        Args:
+            event: a ``WorkflowEvent`` or an event name.
+            data: JSON data for an event given by name.
+
+        Raises:
+            UnknownEventError: the definition does not declare the event.
+            InvalidTransitionError: the event is not allowed now.
+            HandlerError: a handler or guard raised.
+            SerializationError: the event data, or a context a handler made, is not JSON.
+            StoreError: the store could not commit the change.
+        """
+        if type(event) is str:
+            name, is_custom = event, False
+        else:
+            name, data, is_custom = _unpack_event(event, data)
+        lock = self._lock
+        if self._lock_free and data is None and (lock is None or not lock.locked()):
+            step = self._direct.get((self._state, name))
+            if step is not None:
+                # The fast path: an unguarded transition with nothing that awaits. No other
+                # task can run before it returns, so it is atomic without taking the lock.
+                return self._apply(step, name, None, self._context, self._clock.now())
+        if self._timers is not None and self._timers.is_deferred:
+            self._timers.arm_deferred()
+        async with lock or self._make_lock():
+            return await self._process_locked(name, data, is_custom)
+
+    def cancel_timers(self) -> None:
+        """Cancel this workflow's pending timeout and retry (say, before dropping it).
+
+        They stay cancelled until the workflow next changes state.
+        """
+        if self._timers is not None:
+            self._timers.cancel_all()
+
+    async def rollback(self) -> StateHistoryEntry:
+        """Undo the last transition not already undone; the rollback is itself recorded.
+
+        State and context return to what they were just before that transition.
+
+        Raises:
+            InvalidTransitionError: nothing to undo, or the workflow is in a terminal state.
+        """
+        return await self.process_event(WorkflowEvent.ROLLBACK)
+
+    async def set_context(self, key: str, value: object) -> None:
+        """Set one context key to a JSON value (kept as a read-only copy), durably with a store.
+
+        Raises:
+            SerializationError: ``key`` is not a str, or ``value`` is not JSON or is beyond
+                what JSON reads back as written (nested deeper than ``MAX_NESTING``, holding
+                itself, an int of more than ``MAX_INT_DIGITS`` digits); nothing changes.
+        """
+        if not isinstance(key, str):
+            raise SerializationError(f"context keys must be str, got {key!r}")
+        checked = to_json_value(value, f"context[{key!r}]", depth=1)
+        if self._timers is not None and self._timers.is_deferred:
+            self._timers.arm_deferred()
+        lock = self._lock or self._make_lock()
+        async with lock:
+            context = with_item(self._context, str.__str__(key), checked)
+            now = self._clock.now()
+            if self._store is not None:
+                await self._store.save_change(
+                    self._change(
+                        self._state, context, now, self._state_entered_at, self._retry_attempts
+                    )
+                )
+            self._context = context
+            self._updated_at = now
+            self._version += 1
+            if self._listeners:
+                self._notify(None)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(sm, entry)`` after every change; return a function that unsubscribes.
+
+        ``entry`` is the new history entry, or None when only the context changed. Listeners
+        run on the event loop just after the change (``loop.call_soon``), never inside it: one
+        that raises cannot break or undo a change, and the loop reports its error.
+        """
+        listeners = self._listeners = self._listeners or []
+        listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in listeners:
+                listeners.remove(listener)
+
+        return unsubscribe
+
+    def _notify(self, entry: StateHistoryEntry | None) -> None:
+        loop = asyncio.get_running_loop()
+        for listener in list(self._listeners or ()):
+            loop.call_soon(listener, self, entry)
+
+    async def attach_store(self, store: WorkflowStore) -> None:
+        """Write the whole workflow to ``store``; from then on each change is committed there.
+
+        Raises:
+            SerializationError: a value cannot be stored (a time or count out of range).
+            StoreError: the store could not write it (the machine stays unattached).
+        """
+        lock = self._lock or self._make_lock()
+        async with lock:
+            check_values(self.serialize())
+            await store.save_workflow(self)
+            self._store = store
+            self._lock_free = False
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _make_lock(self) -> asyncio.Lock:
+        self._lock = asyncio.Lock()
+        return self._lock
+
+    async def _process_locked(
+        self, name: str, data: JSONValue, is_custom: bool
+    ) -> StateHistoryEntry:
+        """Process one event; the caller holds the lock."""
+        if name == ROLLBACK:
+            return await self._rollback()
+        step, data = self._decide(name, data, is_custom)
+        context = self._context
+        if self._hooks is not NO_HOOKS:
+            event = WorkflowEvent(name, data, is_custom)
+            context = await run_hooks(self._hooks, step, event, context, self.workflow_id)
+        return await self._commit(step, name, data, context)
+
+    async def _on_timer(self, name: str, data: JSONValue, token: object) -> None:
+        """Process a timeout or retry that fell due, unless the workflow moved on meanwhile."""
+        async with self._lock or self._make_lock():
+            if self._timers is None or not self._timers.is_current(token):
+                return
+            try:
+                await self._process_locked(name, data, False)
+            except (InvalidTransitionError, UnknownEventError) as exc:
+                _log.warning("workflow %r: scheduled %s refused: %s", self.workflow_id, name, exc)
+
+    def _decide(
+        self, name: str, data: JSONValue, is_custom: bool
+    ) -> tuple[engine.Step, JSONValue]:
+        """Pick the step ``name`` takes now (checking its data), or raise the refusal."""
+        if data is not None:
+            data = to_json_value(data, f"data of event {name!r}")
+        step = None
+        for transition, candidate in self._table.get((self._state, name), ()):
+            if transition.guard is None or self._check_guard(transition, self._context, data):
+                step = candidate
+                break
+        if step is None:
+            if not is_custom or self.is_terminal:
+                raise self._refusal(name)
+            step = engine.internal_step(self._definition, self._state)
+        elif step.target == PREVIOUS_STATE:
+            step = self._return_step(step, name)
+        return step, data
+
+    def _return_step(self, step: engine.Step, name: str) -> engine.Step:
+        """Plan a step back to the state the workflow was in before the current one."""
+        previous = self._history.previous_state()
+        if previous is None:
+            raise InvalidTransitionError(
+                f"event {name!r} refused in state {str(self._state)!r} of workflow "
+                f"{self.workflow_id!r}: it returns to the previous state, and no state change "
+                f"is left in the {len(self._history)} history entries kept",
+                workflow_id=self.workflow_id,
+                state=self._state,
+                event=name,
+            )
+        return engine.resolve_previous(self._definition, step, previous)
+
+    async def _rollback(self) -> StateHistoryEntry:
+        index = self._undo_index()
+        if index is None:
+            raise self._refusal(ROLLBACK)
+        undone = self._history[index]
+        step = engine.plan_jump(self._definition, self._state, undone.from_state)
+        evt = WorkflowEvent(ROLLBACK, {"undone_seq": undone.seq})
+        context = undone.context_before
+        if self._hooks is not NO_HOOKS:
+            context = await run_hooks(self._hooks, step, evt, context, self.workflow_id)
+        return await self._commit(step, ROLLBACK, evt.data, context, undone_event=undone.event)
+
+    def _undo_index(self) -> int | None:
+        """Index of the newest entry not yet undone, or None if there is none or we can't."""
+        if self.is_terminal:
+            return None
+        pending_undos = 0
+        for i in range(len(self._history) - 1, -1, -1):
+            if self._history.event_at(i) == ROLLBACK:
+                pending_undos += 1
+            elif pending_undos:
+                pending_undos -= 1
+            else:
+                return i
+        return None
+
+    async def _commit(
+        self,
+        step: engine.Step,
+        event: str,
+        data: JSONValue,
+        context: Mapping[str, JSONValue],
+        undone_event: str | None = None,
+    ) -> StateHistoryEntry:
+        """Write the change to the store (if any), then apply it in memory."""
+        now = self._clock.now()
+        if self._store is not None:
+            history = self._history
+            entry = history.next_entry(
+                step.source, step.target, event, data, now, context, self._context
+            )
+            previous = history.last_context
+            await self._store.save_change(
+                self._change(
+                    step.target,
+                    context,
+                    now,
+                    now if step.moves else self._state_entered_at,
+                    self._next_retry_attempts(event, step, undone_event),
+                    entry,
+                    previous,
+                )
+            )
+        entry = self._apply(step, event, data, context, now, undone_event)
+        if self._timers is not None:
+            self._timers.after_step(step, now, self._retry_attempts)
+        return entry
+
+    def _apply(
+        self,
+        step: engine.Step,
+        event: str,
+        data: JSONValue,
+        context: Mapping[str, JSONValue],
+        now: datetime,
+        undone_event: str | None = None,
+    ) -> StateHistoryEntry:
+        """Apply a decided step in memory (no await: atomic on the event loop)."""
+        entry = self._history.append(
+            step.source, step.target, event, data, now, context, self._context
+        )
+        if self._retry_attempts or event == RETRY:
+            self._retry_attempts = self._next_retry_attempts(event, step, undone_event)
+        if step.moves:
+            self._state_entered_at = now
+        self._state = step.target
+        self._context = context
+        self._updated_at = now
+        self._version += 1
+        if self._listeners:
+            self._notify(entry)
+        return entry
+
+    def _next_retry_attempts(self, event: str, step: engine.Step, undone_event: str | None) -> int:
+        """Count consecutive retries: Retry adds one, leaving the failure behind resets."""
+        if event == RETRY:
+            return self._retry_attempts + 1
+        if undone_event == RETRY:
+            return max(0, self._retry_attempts - 1)
+        if event in _KEEPS_RETRY_COUNT or step.transition is None:
+            return self._retry_attempts
+        return 0
+
+    def _change(
+        self,
+        state: str,
+        context: Mapping[str, JSONValue],
+        now: datetime,
+        state_entered_at: datetime,
+        retry_attempts: int,
+        entry: StateHistoryEntry | None = None,
+        previous_context: Mapping[str, JSONValue] | None = None,
+    ) -> WorkflowChange:
+        # Positional, in field order: cheaper than keywords, once per durable change.
+        return WorkflowChange(
+            self.workflow_id,
+            self._definition.name,
+            state,
+            context,
+            self._version + 1,
+            self._created_at,
+            now,
+            state_entered_at,
+            retry_attempts,
+            self._history.last_seq + (entry is not None),
+            self._history.max_history,
+            entry,
+            previous_context,
+        )
+
+    def _check_guard(
+        self, t: TransitionDef, context: Mapping[str, JSONValue], data: JSONValue
+    ) -> bool:
+        assert t.guard is not None
+        return call_guard(
+            t.guard,
+            context,
+            data,
+            label=t.guard_text or "",
+            workflow_id=self.workflow_id,
+            state=self._state,
+            event=t.event,
+        )
+
+    def _refusal(self, event: str) -> WorkflowError:
+        """Explain why ``event`` cannot be processed now."""
+        return refusal(
+            self._definition,
+            self._state,
+            event,
+            workflow_id=self.workflow_id,
+            enabled=self.allowed_events(),
+            kept=len(self._history),
+        )
+
+    # -- serialization -------------------------------------------------------------------
+
+    def serialize(self) -> SerializedWorkflow:
+        """Return everything about this workflow as a ``SerializedWorkflow``."""
+        return SerializedWorkflow(
+            workflow_id=self.workflow_id,
+            definition=self._definition.name,
+            state=self._state,
+            context=self._context,
+            created_at=self._created_at,
+            updated_at=self._updated_at,
+            state_entered_at=self._state_entered_at,
+            retry_attempts=self._retry_attempts,
+            version=self._version,
+            max_history=self._history.max_history,
+            transition_count=self._history.last_seq,
+            history=tuple(self._history),
+        )
+
+    @classmethod
+    def deserialize(
+        cls,
+        serialized: SerializedWorkflow,
+        *,
+        definition: WorkflowDefinition | None = None,
+        handler: object | None = None,
+        clock: Clock | None = None,
+        store: WorkflowStore | None = None,
+        max_history: int | None = None,
+    ) -> Self:
+        """Rebuild a machine from a ``SerializedWorkflow`` without running any handler.
+
+        Args:
+            serialized: what ``serialize()`` (or a store) returned.
+            definition: the definition it runs; needed unless it is the lifecycle.
+            handler: the handler for the rebuilt machine.
+            clock: its clock.
+            store: its store.
+            max_history: overrides the serialized ``max_history``.
+
+        Raises:
+            SerializationError: a value of the snapshot is wrong or out of range (see
+                ``snapshot.check_values``), the definition is missing or different, or the
+                snapshot does not fit it (unknown states, a broken history chain).
+        """
+        # A checked copy: the machine shares nothing the caller could still change.
+        serialized = check_values(serialized)
+        definition = resolve_definition(serialized, definition)
+        check_snapshot(serialized, definition)
+        sm = cls(
+            serialized.workflow_id,
+            definition,
+            handler=handler,
+            clock=clock,
+            store=store,
+            max_history=max_history or serialized.max_history,
+        )
+        sm._state = definition.state(serialized.state).name
+        sm._context = serialized.context
+        sm._created_at = serialized.created_at
+        sm._updated_at = serialized.updated_at
+        sm._state_entered_at = serialized.state_entered_at
+        sm._retry_attempts = serialized.retry_attempts
+        sm._version = serialized.version
+        sm._history = History.restore(
+            sm._history.max_history,
+            canonical_history(serialized, definition),
+            serialized.state_entered_at,
+            serialized.transition_count,
+        )
+        if sm._timers is not None:  # timeouts keep counting from when the states were entered
+            entered = entry_times(
+                definition, sm._history, sm._state, sm._state_entered_at, sm._created_at
+            )
+            sm._timers.restore(sm._state, entered, sm._history, sm._retry_attempts)
+        return sm
+
+
+def _unpack_event(event: WorkflowEvent | str, data: JSONValue) -> tuple[str, JSONValue, bool]:
+    if isinstance(event, WorkflowEvent):
+        if data is not None:
+            raise TypeError("give event data either in the WorkflowEvent or as data=, not both")
+        return event.name, event.data, event.is_custom
+    if isinstance(event, str):
+        return str(event), data, False
+    raise SerializationError(
+        f"an event must be a WorkflowEvent or an event name (str), got {event!r} of type "
+        f"{type(event).__name__}"
+    )

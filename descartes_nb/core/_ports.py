@@ -1,0 +1,66 @@
+"""The WorkflowStore protocol: what machines and the orchestrator need from a store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import NamedTuple, Protocol, runtime_checkable
+
+from ._history import StateHistoryEntry
+from ._jsonvalue import JSONValue
+from ._serialization import SerializedWorkflow
+
+
+class WorkflowChange(NamedTuple):
+    """One durable change of a workflow: its new header, and the entry that caused it.
+
+    The store writes all of it in one transaction. ``version`` is the version this change
+    creates: the stored workflow must be at ``version - 1`` (0: not stored yet), otherwise
+    the store raises ``ConcurrentModificationError`` and writes nothing.
+
+    A ``NamedTuple`` (a frozen record) like ``StateHistoryEntry``: one is built for every
+    durable change, faster than a frozen dataclass (bench/README.md).
+    """
+
+    workflow_id: str
+    definition: str
+    state: str
+    context: Mapping[str, JSONValue]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    state_entered_at: datetime
+    retry_attempts: int
+    transition_count: int
+    max_history: int
+    entry: StateHistoryEntry | None  # None when only the context changed
+    previous_context: Mapping[str, JSONValue] | None  # context of the entry before ``entry``
+
+
+class Serializable(Protocol):
+    """What a store saves whole: a ``WorkflowStateMachine``, or anything that serializes."""
+
+    def serialize(self) -> SerializedWorkflow:
+        """Return the whole workflow as a ``SerializedWorkflow``."""
+        ...
+
+
+@runtime_checkable
+class WorkflowStore(Protocol):
+    """A durable home for workflows (SQLite, PostgreSQL)."""
+
+    async def save_workflow(self, sm: Serializable) -> None:
+        """Write the whole workflow (header and history), replacing what is stored."""
+        ...
+
+    async def save_change(self, change: WorkflowChange) -> None:
+        """Write one change atomically; return only once it is committed."""
+        ...
+
+    async def load_workflow(self, workflow_id: str) -> SerializedWorkflow:
+        """Read a stored workflow."""
+        ...
+
+    async def delete_workflow(self, workflow_id: str) -> None:
+        """Remove a workflow with its history."""
+        ...

@@ -1,0 +1,196 @@
+"""Checking a SerializedWorkflow (its values, then its fit to a definition) before it is used."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from ..errors import SerializationError
+from ._definition import WorkflowDefinition
+from ._history import StateHistoryEntry
+from ._jsonvalue import JSONValue, to_context, to_json_value
+from ._lifecycle import LIFECYCLE
+from ._serialization import MAX_COUNT, SerializedWorkflow, check_time
+
+_COUNTS = (("retry_attempts", 0), ("version", 0), ("transition_count", 0), ("max_history", 1))
+
+
+def check_values(serialized: SerializedWorkflow) -> SerializedWorkflow:
+    """Check every value of a snapshot; return a copy the caller can no longer change.
+
+    A snapshot built by hand holds whatever it was given, so each field is checked for its
+    type and range, times are turned to UTC and contexts and event data into read-only
+    copies (``to_context``); what a machine already froze is shared, not copied.
+
+    Raises:
+        SerializationError: naming the first field that is wrong, and its value.
+    """
+    wid = serialized.workflow_id
+    if not isinstance(wid, str) or not wid:
+        raise SerializationError(f"a snapshot's workflow_id must be a non-empty str, got {wid!r}")
+    where = f"workflow {wid!r}"
+    for name in ("definition", "state"):
+        _check_str(getattr(serialized, name), f"{where} {name}")
+    for name, minimum in _COUNTS:
+        _check_count(getattr(serialized, name), f"{where} {name}", minimum)
+    history = serialized.history
+    if not isinstance(history, tuple | list):
+        raise SerializationError(
+            f"{where} history must be a tuple of entries, got {history!r:.80}"
+        )
+    contexts: dict[int, Mapping[str, JSONValue]] = {}
+    return SerializedWorkflow(
+        workflow_id=str.__str__(wid),
+        definition=serialized.definition,
+        state=serialized.state,
+        context=_context(serialized.context, f"{where} context", contexts),
+        created_at=check_time(serialized.created_at, f"{where} created_at"),
+        updated_at=check_time(serialized.updated_at, f"{where} updated_at"),
+        state_entered_at=check_time(serialized.state_entered_at, f"{where} state_entered_at"),
+        retry_attempts=serialized.retry_attempts,
+        version=serialized.version,
+        max_history=serialized.max_history,
+        transition_count=serialized.transition_count,
+        history=tuple(_entry(e, i, where, contexts) for i, e in enumerate(history)),
+    )
+
+
+def _entry(
+    e: object, index: int, where: str, contexts: dict[int, Mapping[str, JSONValue]]
+) -> StateHistoryEntry:
+    if not isinstance(e, StateHistoryEntry):
+        raise SerializationError(
+            f"{where} history[{index}] must be a StateHistoryEntry, got {e!r:.80}"
+        )
+    at = f"{where} history seq {e.seq!r}"
+    _check_count(e.seq, at, 1)
+    for name in ("from_state", "to_state", "event"):
+        _check_str(getattr(e, name), f"{at} {name}")
+    timestamp = check_time(e.timestamp, f"{at} timestamp")
+    if not isinstance(e.duration, timedelta):
+        raise SerializationError(f"{at} duration must be a timedelta, got {e.duration!r:.80}")
+    try:
+        check_time(timestamp - e.duration, f"{at} timestamp minus duration")
+    except OverflowError:
+        raise SerializationError(
+            f"{at} duration {e.duration!r} is out of range for its timestamp {timestamp}"
+        ) from None
+    return StateHistoryEntry(
+        e.seq,
+        e.from_state,
+        e.to_state,
+        e.event,
+        to_json_value(e.event_data, f"{at} event_data"),
+        timestamp,
+        e.duration,
+        _context(e.context, f"{at} context", contexts),
+        _context(e.context_before, f"{at} context_before", contexts),
+    )
+
+
+def _context(
+    value: object, where: str, seen: dict[int, Mapping[str, JSONValue]]
+) -> Mapping[str, JSONValue]:
+    """Check a context once per object (entries share them; ids stay valid: all are alive)."""
+    found = seen.get(id(value))
+    if found is None:
+        if not isinstance(value, Mapping):
+            raise SerializationError(f"{where} must be a mapping, got {value!r:.80}")
+        found = seen[id(value)] = to_context(value, where)
+    return found
+
+
+def _check_str(value: object, where: str) -> None:
+    if not isinstance(value, str):
+        raise SerializationError(f"{where} must be a str, got {value!r:.80}")
+
+
+def _check_count(value: Any, where: str, minimum: int) -> None:
+    if type(value) is not int or not minimum <= value <= MAX_COUNT:
+        raise SerializationError(
+            f"{where} must be an int >= {minimum} and <= {MAX_COUNT}, got {value!r:.80}"
+        )
+
+
+def resolve_definition(
+    serialized: SerializedWorkflow, definition: WorkflowDefinition | None
+) -> WorkflowDefinition:
+    """The definition a snapshot runs: ``definition``, or the lifecycle when it names it.
+
+    Raises:
+        SerializationError: none given for a definition other than the lifecycle, or one
+            with another name.
+    """
+    if definition is None:
+        if serialized.definition != LIFECYCLE.name:
+            raise SerializationError(
+                f"workflow {serialized.workflow_id!r} runs definition "
+                f"{serialized.definition!r}; pass definition= to deserialize it"
+            )
+        return LIFECYCLE
+    if definition.name != serialized.definition:
+        raise SerializationError(
+            f"workflow {serialized.workflow_id!r} runs definition {serialized.definition!r}, "
+            f"not {definition.name!r}"
+        )
+    return definition
+
+
+def check_snapshot(serialized: SerializedWorkflow, definition: WorkflowDefinition) -> None:
+    """Check a snapshot fits its definition and its history is one unbroken chain.
+
+    Raises:
+        SerializationError: naming the first problem found.
+    """
+    wid = serialized.workflow_id
+
+    def known(state: str, where: str) -> None:
+        if not definition.has_state(state) or definition.children(state):
+            raise SerializationError(
+                f"workflow {wid!r}: {where} {state!r} is not an atomic state of "
+                f"{definition.name!r} (states: {list(definition.state_names)})"
+            )
+
+    known(serialized.state, "state")
+    history = serialized.history
+    for i, e in enumerate(history):
+        known(e.from_state, f"history seq {e.seq} from_state")
+        known(e.to_state, f"history seq {e.seq} to_state")
+        if i:
+            _check_link(wid, history[i - 1], e)
+    if history and (
+        history[-1].to_state != serialized.state or history[-1].seq != serialized.transition_count
+    ):
+        raise SerializationError(
+            f"workflow {wid!r}: state {serialized.state!r} and transition_count "
+            f"{serialized.transition_count} do not match the last history entry "
+            f"(seq {history[-1].seq}, to {history[-1].to_state!r})"
+        )
+
+
+def _check_link(wid: str, previous: StateHistoryEntry, e: StateHistoryEntry) -> None:
+    if e.seq != previous.seq + 1 or e.from_state != previous.to_state:
+        raise SerializationError(
+            f"workflow {wid!r}: history is broken between seq {previous.seq} "
+            f"(to {previous.to_state!r}) and seq {e.seq} (from {e.from_state!r})"
+        )
+    if e.duration != e.timestamp - previous.timestamp:
+        raise SerializationError(
+            f"workflow {wid!r}: history seq {e.seq} has duration {e.duration} but its "
+            f"timestamp is {e.timestamp - previous.timestamp} after seq {previous.seq}"
+        )
+
+
+def canonical_history(
+    serialized: SerializedWorkflow, definition: WorkflowDefinition
+) -> list[StateHistoryEntry]:
+    """The snapshot's entries, their states being the definition's own state names.
+
+    One shared string per state, as a live machine has.
+    """
+    name = definition.state
+    return [
+        e._replace(from_state=name(e.from_state).name, to_state=name(e.to_state).name)
+        for e in serialized.history
+    ]

@@ -1,0 +1,1 @@
+"""Definitions from and to files: Swarm.toml (``swarm/``); standard library and core only."""

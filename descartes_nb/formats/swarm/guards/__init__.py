@@ -1,0 +1,1 @@
+"""The guard language of Swarm.toml: the parser (``_parser``) and the tree (``_tree``)."""

@@ -1,0 +1,431 @@
+"""SqliteWorkflowStore: workflows, their history and checkpoints in one SQLite file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from ..core._clock import Clock, SystemClock
+from ..core._history import StateHistoryEntry
+from ..core._ports import Serializable, WorkflowChange
+from ..core._serialization import SerializedWorkflow, time_text
+from ..errors import SerializationError, StoreError
+from . import _checkpoint as checkpoint
+from . import _loopwrite as loopwrite
+from . import _reads as reads
+from . import _salvage as salvage
+from . import _writes as writes
+from ._batch import GroupCommit, StoreStats
+from ._checkpoint import Checkpoint
+from ._codec import header_row, json_text, transition_row, transition_rows
+from ._config import DEFAULT_DATABASE, StateStoreConfig, database_path
+from ._connection import ConnectionThread
+from ._encode import ChangeEncoder
+from ._reads import HistoryColumns
+from ._schema import initialize_schema
+
+_T = TypeVar("_T")
+
+
+class SqliteWorkflowStore:
+    """Workflows, their history and checkpoints in one SQLite file (WAL mode).
+
+    Use it as an async context manager. A machine built with ``store=`` commits each
+    change (the transition, the new state and the new context) in one transaction before
+    ``process_event`` returns; changes of concurrent workflows share transactions (group
+    commit). Several processes may use one file: each workflow carries a version, and a
+    change based on a stale one raises ``ConcurrentModificationError`` and writes nothing.
+
+    Everything runs on one aiosqlite connection, in its own thread, except the commits of
+    changes that can neither sync to disk nor wait for a lock: those run on the event
+    loop's thread, through a second connection (see ``StateStoreConfig.loop_commits``).
+
+    Args:
+        path_or_url: a file path or a ``sqlite:///path`` URL (``workflows.db`` by default).
+        config: history retention and SQLite settings.
+        clock: the time checkpoints and restores are stamped with.
+        read_only: only read the file: no migration, no WAL switch, not a byte written
+            (also on a read-only file system); every write raises ``StoreError``. A file
+            that is not a descartes_nb database is refused on ``open``.
+
+    Example:
+        >>> import asyncio, tempfile, os
+        >>> from descartes_nb import WorkflowStateMachine
+        >>> async def main(path):
+        ...     async with SqliteWorkflowStore(path) as store:
+        ...         sm = WorkflowStateMachine("build-42", store=store)
+        ...         await sm.process_event("Start")
+        ...         return (await store.load_workflow("build-42")).state
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     asyncio.run(main(os.path.join(tmp, "workflows.db")))
+        'Running'
+    """
+
+    def __init__(
+        self,
+        path_or_url: str | os.PathLike[str] = DEFAULT_DATABASE,
+        config: StateStoreConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self._path = database_path(path_or_url)
+        if not isinstance(read_only, bool):
+            raise TypeError(f"read_only must be True or False, got {read_only!r}")
+        if read_only and self._path == ":memory:":
+            raise ValueError("a read-only store needs a database file, got ':memory:'")
+        self._config = config or StateStoreConfig()
+        if not isinstance(self._config, StateStoreConfig):
+            raise TypeError(f"config must be a StateStoreConfig, got {config!r}")
+        self._clock: Clock = clock or SystemClock()
+        self._retention = writes.Retention(
+            self._config.history_limit, self._config.history_max_age
+        )
+        self._connection = ConnectionThread(self._path, self._config, read_only=read_only)
+        self._loop_commits: loopwrite.LoopCommits | None = None
+        self._writer = GroupCommit(self._write_batch, self._config.max_batch, self._write_now)
+        self._encoder = ChangeEncoder()
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    @property
+    def config(self) -> StateStoreConfig:
+        """The settings this store was opened with."""
+        return self._config
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store only reads its file (``read_only=True``)."""
+        return self._connection.read_only
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the store is open."""
+        return self._connection.is_open
+
+    @property
+    def stats(self) -> StoreStats:
+        """What ``save_change`` committed since this store was made (changes, transactions)."""
+        return self._writer.stats
+
+    def __repr__(self) -> str:
+        mode = " read-only" if self.read_only else ""
+        return f"<SqliteWorkflowStore {self._path!r} {'open' if self.is_open else 'closed'}{mode}>"
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def open(self) -> Self:
+        """Connect, switch to WAL, and bring the schema up to date (read-only: check it).
+
+        A failed open leaves the file as it was, journal mode included.
+
+        Raises:
+            StoreError: the file cannot be opened or is not a SQLite database; read-only,
+                it is not a descartes_nb database.
+            SchemaVersionError: the database was written by a newer schema.
+        """
+        if self.is_open:
+            return self
+        await self._connection.open()
+        if self.read_only:
+            return self
+        try:
+            conn = await self._run(
+                "opening", loopwrite.open_loop_connection, self._path, self._config
+            )
+        except BaseException:
+            await self._connection.close()
+            raise
+        if conn is not None:
+            self._loop_commits = loopwrite.LoopCommits(conn, self._retention, self._connection)
+        return self
+
+    async def close(self) -> None:
+        """Finish pending writes and close the connection; harmless when already closed."""
+        if not self.is_open:
+            return
+        await self._writer.wait_idle()
+        if self._loop_commits is not None:
+            await self._loop_commits.close()  # first: the last connection to close checkpoints
+            self._loop_commits = None
+        self._encoder.forget()
+        await self._connection.close()
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __del__(self) -> None:
+        connection = getattr(self, "_connection", None)
+        if connection is not None and connection.is_open:
+            warnings.warn(
+                f"{self!r} was never closed; use 'async with' or 'await store.close()'",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+
+    async def initialize_schema(self) -> int:
+        """Apply the schema migrations the database lacks (``open`` already does).
+
+        Returns:
+            How many migrations were applied (0 when it was up to date).
+
+        Raises:
+            SchemaVersionError: the database was written by a newer schema.
+        """
+        return await self._run("migrating the schema", initialize_schema, self._path)
+
+    # -- the connection thread -----------------------------------------------------------
+
+    async def _run(self, doing: str, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn(connection, *args)`` on the connection's thread (``ConnectionThread.run``)."""
+        return await self._connection.run(doing, fn, *args)
+
+    async def _write_batch(
+        self, changes: Sequence[writes.EncodedChange]
+    ) -> list[StoreError | None]:
+        return await self._run("writing changes", writes.write_batch, changes, self._retention)
+
+    def _write_now(
+        self, changes: Sequence[writes.EncodedChange]
+    ) -> list[StoreError | None] | None:
+        """Write on the loop's thread if the loop's connection can (see ``loopwrite``)."""
+        if self._loop_commits is None:
+            return None
+        try:
+            return self._loop_commits.write(changes)
+        except sqlite3.Error as exc:
+            raise self._connection.translate(exc, "writing changes") from exc
+
+    # -- writes --------------------------------------------------------------------------
+
+    async def save_change(self, change: WorkflowChange) -> None:
+        """Commit one change of a machine: its header and its history entry, atomically.
+
+        Machines built with ``store=`` call this before applying each change. It returns
+        once the change is committed; changes of concurrent workflows share a transaction.
+
+        Raises:
+            ConcurrentModificationError: the stored version is not ``change.version - 1``
+                (another writer got there first); nothing was written.
+            StoreError: the database failed; nothing was written.
+            SerializationError: an id, state or event holds a lone surrogate (not UTF-8).
+        """
+        await self._writer.submit(self._encoder.encode(change))
+
+    async def save_workflow(self, sm: Serializable) -> None:
+        """Write a whole workflow (header and history), replacing what is stored under its id.
+
+        Raises:
+            StoreError: the database failed; nothing was written.
+        """
+        sw = sm.serialize()
+        history = (
+            sw.history[-self._config.history_limit :] if self._config.history_limit else sw.history
+        )
+        header = header_row(sw, json_text(sw.context))
+        await self._run(
+            f"saving workflow {sw.workflow_id!r}",
+            writes.write_workflow,
+            header,
+            transition_rows(history),
+            self._retention,
+        )
+        self._encoder.forget(sw.workflow_id)
+
+    async def save_transition(self, workflow_id: str, entry: StateHistoryEntry) -> None:
+        """Append one history entry to a stored workflow, moving its state and context along.
+
+        The entry must continue the stored history (the next seq, from the stored state).
+        The retry count is left as stored; machines built with ``store=`` keep it exact.
+
+        Raises:
+            WorkflowNotFoundError: the workflow is not stored.
+            ConcurrentModificationError: the entry does not continue the stored history.
+        """
+        if not isinstance(entry, StateHistoryEntry):
+            raise TypeError(f"entry must be a StateHistoryEntry, got {entry!r}")
+        row = transition_row(entry, json_text(entry.context), json_text(entry.context_before))
+        await self._run(
+            f"saving a transition of workflow {workflow_id!r}",
+            writes.append_transition,
+            workflow_id,
+            row,
+            self._retention,
+        )
+        self._encoder.forget(workflow_id)
+
+    async def delete_workflow(self, workflow_id: str) -> None:
+        """Delete a workflow, its history and its checkpoints.
+
+        Raises:
+            WorkflowNotFoundError: it is not stored.
+        """
+        await self._writer.wait_idle()
+        await self._run(f"deleting workflow {workflow_id!r}", writes.delete_workflow, workflow_id)
+        self._encoder.forget(workflow_id)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def load_workflow(self, workflow_id: str) -> SerializedWorkflow:
+        """Read a workflow with its newest ``max_history`` history entries.
+
+        Raises:
+            WorkflowNotFoundError: it is not stored.
+            SerializationError: a stored value is unreadable (see ``WorkflowRecovery``).
+        """
+        return await self._run(
+            f"loading workflow {workflow_id!r}", reads.read_workflow, workflow_id
+        )
+
+    async def load_all_workflows(
+        self,
+    ) -> list[tuple[str, SerializedWorkflow | SerializationError | StoreError]]:
+        """Read every stored workflow, by id; for an unreadable one, the reason instead.
+
+        On a damaged file, every workflow that can still be read is, one by one; a damaged
+        page fails only the workflows whose rows it holds (``StoreError`` as the reason).
+
+        Raises:
+            StoreError: no workflow at all can be read.
+        """
+        return await self._run("loading all workflows", salvage.read_all_workflows)
+
+    async def get_workflow_history(
+        self, workflow_id: str, *, since_seq: int = 0, limit: int | None = None
+    ) -> list[StateHistoryEntry]:
+        """The stored history entries with a seq above ``since_seq``, oldest first.
+
+        Args:
+            workflow_id: the workflow.
+            since_seq: only entries after this seq (0: from the oldest kept).
+            limit: at most this many entries (None: all).
+
+        Raises:
+            WorkflowNotFoundError: the workflow is not stored.
+        """
+        if type(since_seq) is not int or since_seq < 0:
+            raise ValueError(f"since_seq must be an int >= 0, got {since_seq!r}")
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise ValueError(f"limit must be an int >= 0 or None, got {limit!r}")
+        return await self._run(
+            f"reading the history of workflow {workflow_id!r}",
+            reads.read_history,
+            workflow_id,
+            since_seq,
+            limit,
+        )
+
+    async def load_history_columns(
+        self, workflow_ids: Iterable[str] | None = None, *, since: datetime | None = None
+    ) -> HistoryColumns:
+        """Every stored transition as raw columns, in one query (see ``load_history_frame``).
+
+        Args:
+            workflow_ids: only these workflows (None: all).
+            since: only transitions at or after this aware time (None: all).
+
+        Raises:
+            WorkflowNotFoundError: one of ``workflow_ids`` is not stored.
+        """
+        ids, since_text = reads.history_filter(workflow_ids, since)
+        return await self._run(
+            "reading history columns", reads.read_history_columns, ids, since_text
+        )
+
+    async def list_workflows(
+        self, *, state: str | None = None, definition: str | None = None
+    ) -> list[str]:
+        """The stored workflow ids, sorted; only those in ``state`` / of ``definition``."""
+        return await self._run(
+            "listing workflows",
+            reads.list_workflow_ids,
+            None if state is None else str(state),
+            definition,
+        )
+
+    async def check_integrity(self) -> list[str]:
+        """What ``PRAGMA integrity_check`` finds wrong with the file (empty when sound)."""
+        return await self._run("checking integrity", salvage.integrity_problems)
+
+    # -- checkpoints ---------------------------------------------------------------------
+
+    async def create_checkpoint(self, workflow_id: str, label: str | None = None) -> Checkpoint:
+        """Snapshot a stored workflow's state and context; ``restore_checkpoint`` goes back.
+
+        Raises:
+            WorkflowNotFoundError: the workflow is not stored.
+        """
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"a checkpoint label must be str or None, got {label!r}")
+        await self._writer.wait_idle()
+        now = time_text(self._clock.now())
+        return await self._run(
+            f"checkpointing workflow {workflow_id!r}",
+            checkpoint.create_checkpoint,
+            workflow_id,
+            label,
+            now,
+        )
+
+    async def list_checkpoints(self, workflow_id: str) -> list[Checkpoint]:
+        """The checkpoints of a workflow, oldest first.
+
+        Raises:
+            WorkflowNotFoundError: the workflow is not stored.
+        """
+        return await self._run(
+            f"listing checkpoints of {workflow_id!r}", checkpoint.list_checkpoints, workflow_id
+        )
+
+    async def restore_checkpoint(
+        self, workflow_id: str, checkpoint_id_or_label: int | str
+    ) -> SerializedWorkflow:
+        """Put a stored workflow back to a checkpoint's state and context.
+
+        The restore is recorded as a ``Restore`` history entry (seq keeps counting) and
+        raises the workflow's version, so machines still holding the old one get
+        ``ConcurrentModificationError``; rebuild them from the returned snapshot
+        (``WorkflowStateMachine.deserialize``) or with ``WorkflowRecovery``.
+
+        Args:
+            workflow_id: the workflow.
+            checkpoint_id_or_label: a checkpoint id, or a label (its newest checkpoint).
+
+        Raises:
+            WorkflowNotFoundError: the workflow is not stored.
+            StoreError: it has no such checkpoint.
+        """
+        if not isinstance(checkpoint_id_or_label, int | str) or isinstance(
+            checkpoint_id_or_label, bool
+        ):
+            raise TypeError(
+                f"a checkpoint is an id (int) or a label (str), got {checkpoint_id_or_label!r}"
+            )
+        await self._writer.wait_idle()
+        await self._run(
+            f"restoring workflow {workflow_id!r}",
+            checkpoint.restore_checkpoint,
+            workflow_id,
+            checkpoint_id_or_label,
+            self._clock.now(),
+            self._retention,
+        )
+        self._encoder.forget(workflow_id)
+        return await self.load_workflow(workflow_id)
