@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -14,7 +13,7 @@ from ..core.clock import Clock, SystemClock
 from ..core.history import StateHistoryEntry
 from ..core.ports import WorkflowChange
 from ..core.serialization import SerializedWorkflow
-from ..errors import SerializationError, StoreError
+from ..errors import SerializationError
 from . import checkpoint, loopwrite, reads, writes
 from .batch import GroupCommit, StoreStats
 from .checkpoint import Checkpoint
@@ -80,8 +79,12 @@ class SqliteWorkflowStore:
             self._config.history_limit, self._config.history_max_age
         )
         self._connection = ConnectionThread(self._path, self._config)
-        self._loop_commits: loopwrite.LoopCommits | None = None
-        self._writer = GroupCommit(self._write_batch, self._config.max_batch, self._write_now)
+        # Group commit writes through ChangeWrites, never through methods of the store:
+        # those would make a reference cycle (see __del__).
+        self._writes = loopwrite.ChangeWrites(self._connection, self._retention)
+        self._writer = GroupCommit(
+            self._writes.write_batch, self._config.max_batch, self._writes.write_now
+        )
         self._encoder = ChangeEncoder()
 
     @property
@@ -127,7 +130,9 @@ class SqliteWorkflowStore:
             await self._connection.close()
             raise
         if conn is not None:
-            self._loop_commits = loopwrite.LoopCommits(conn, self._retention, self._connection)
+            self._writes.loop_commits = loopwrite.LoopCommits(
+                conn, self._retention, self._connection
+            )
         return self
 
     async def close(self) -> None:
@@ -135,9 +140,9 @@ class SqliteWorkflowStore:
         if not self.is_open:
             return
         await self._writer.wait_idle()
-        if self._loop_commits is not None:
-            await self._loop_commits.close()  # first: the last connection to close checkpoints
-            self._loop_commits = None
+        loop_commits, self._writes.loop_commits = self._writes.loop_commits, None
+        if loop_commits is not None:
+            await loop_commits.close()  # first: the last connection to close checkpoints
         self._encoder.forget()
         await self._connection.close()
 
@@ -153,6 +158,8 @@ class SqliteWorkflowStore:
         await self.close()
 
     def __del__(self) -> None:
+        # Nothing the store holds refers back to it, so this runs as soon as the last
+        # reference goes; aiosqlite's connection, dropped next, then stops its thread.
         connection = getattr(self, "_connection", None)
         if connection is not None and connection.is_open:
             warnings.warn(
@@ -178,22 +185,6 @@ class SqliteWorkflowStore:
     async def _run(self, doing: str, fn: Callable[..., _T], *args: Any) -> _T:
         """Run ``fn(connection, *args)`` on the connection's thread (``ConnectionThread.run``)."""
         return await self._connection.run(doing, fn, *args)
-
-    async def _write_batch(
-        self, changes: Sequence[writes.EncodedChange]
-    ) -> list[StoreError | None]:
-        return await self._run("writing changes", writes.write_batch, changes, self._retention)
-
-    def _write_now(
-        self, changes: Sequence[writes.EncodedChange]
-    ) -> list[StoreError | None] | None:
-        """Write on the loop's thread if the loop's connection can (see ``loopwrite``)."""
-        if self._loop_commits is None:
-            return None
-        try:
-            return self._loop_commits.write(changes)
-        except sqlite3.Error as exc:
-            raise self._connection.translate(exc, "writing changes") from exc
 
     # -- writes --------------------------------------------------------------------------
 
