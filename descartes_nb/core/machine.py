@@ -68,6 +68,14 @@ class WorkflowStateMachine:
     machine, and all-or-nothing: a refused event, a failing handler, a bad value or a failed
     store write raises and leaves state, context, history and metadata as they were.
 
+    A cancelled change (its task cancelled, or ``asyncio.wait_for`` timing out around it)
+    happens in memory and in the store, or in neither. Cancelled while it waits for the
+    machine's lock, in a handler, or in the store's queue (group commit), it is withdrawn:
+    nothing is stored or applied. Cancelled once the store is writing it, it is finished:
+    the machine waits for the write, applies the change if it was committed, and then
+    raises the CancelledError. Either way the lock is released only once memory equals
+    the store, and the machine goes on working.
+
     State timeouts and retry policies run on ``clock``: ``Timeout`` and ``Retry`` are
     processed when due (``metadata.timeout_at``, ``metadata.next_retry_at``), and
     ``deserialize`` re-arms them with the time left. With ``SystemClock`` they need a running
@@ -313,17 +321,18 @@ class WorkflowStateMachine:
         async with lock:
             context = MappingProxyType({**self._context, key: checked})
             now = self._clock.now()
-            if self._store is not None:
-                await self._store.save_change(
-                    self._change(
-                        self._state, context, now, self._state_entered_at, self._retry_attempts
-                    )
+            cancelled = self._store is not None and await self._save(
+                self._change(
+                    self._state, context, now, self._state_entered_at, self._retry_attempts
                 )
+            )
             self._context = context
             self._updated_at = now
             self._version += 1
             if self._listeners:
                 self._notify(None)
+            if cancelled:
+                raise asyncio.CancelledError
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(sm, entry)`` after every change; return a function that unsubscribes.
@@ -456,13 +465,14 @@ class WorkflowStateMachine:
     ) -> StateHistoryEntry:
         """Write the change to the store (if any), then apply it in memory."""
         now = self._clock.now()
+        cancelled = False
         if self._store is not None:
             history = self._history
             entry = history.next_entry(
                 step.source, step.target, event, data, now, context, self._context
             )
             previous = history.last_context
-            await self._store.save_change(
+            cancelled = await self._save(
                 self._change(
                     step.target,
                     context,
@@ -476,7 +486,24 @@ class WorkflowStateMachine:
         entry = self._apply(step, event, data, context, now, undone_event)
         if self._timers is not None:
             self._timers.after_step(step, now, self._retry_attempts)
+        if cancelled:
+            raise asyncio.CancelledError
         return entry
+
+    async def _save(self, change: WorkflowChange) -> bool:
+        """Commit ``change`` to the store; True if the caller was cancelled meanwhile.
+
+        A store withdraws a change it has not started writing when the caller is cancelled
+        (it raises CancelledError: nothing is written, nothing is applied), and finishes one
+        it has: then it returns, and the change is committed, so the caller applies it in
+        memory before raising the CancelledError itself. ``Task.cancelling()`` counts the
+        cancellations requested, including those the store held back.
+        """
+        assert self._store is not None
+        task = asyncio.current_task()
+        requested = 0 if task is None else task.cancelling()
+        await self._store.save_change(change)
+        return task is not None and task.cancelling() > requested
 
     def _apply(
         self,

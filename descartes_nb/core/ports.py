@@ -51,7 +51,14 @@ class WorkflowStore(Protocol):
         ...
 
     async def save_change(self, change: WorkflowChange) -> None:
-        """Write one change atomically; return only once it is committed."""
+        """Write one change atomically; return only once it is committed.
+
+        If the caller is cancelled, a change not yet being written is withdrawn (nothing is
+        written, CancelledError is raised); one already being written is finished, and then
+        the call returns if it was committed (the machine applies it and raises the
+        CancelledError itself) or raises CancelledError if it was not. So CancelledError
+        means that nothing was written.
+        """
         ...
 
     async def load_workflow(self, workflow_id: str) -> SerializedWorkflow:

@@ -41,6 +41,10 @@ class SqliteWorkflowStore:
     commit). Several processes may use one file: each workflow carries a version, and a
     change based on a stale one raises ``ConcurrentModificationError`` and writes nothing.
 
+    A change whose caller is cancelled while it waits for group commit is withdrawn; once
+    it is being written it is finished, and the machine applies it if it was committed
+    before raising the CancelledError (see ``save_change``): memory and store stay equal.
+
     Everything runs on one aiosqlite connection, in its own thread, except the commits of
     changes that can neither sync to disk nor wait for a lock: those run on the event
     loop's thread, through a second connection (see ``StateStoreConfig.loop_commits``).
@@ -193,6 +197,14 @@ class SqliteWorkflowStore:
 
         Machines built with ``store=`` call this before applying each change. It returns
         once the change is committed; changes of concurrent workflows share a transaction.
+
+        If the caller is cancelled while the change waits in the queue, the change is
+        withdrawn and CancelledError raised: nothing is written. Once it is being written
+        (say, on the connection's thread, waiting up to ``busy_timeout`` for another
+        connection's lock) it is finished first: then this returns if it was committed,
+        leaving the cancellation to the caller (the machine applies the change, then raises
+        CancelledError), or raises CancelledError if it was not. CancelledError therefore
+        always means that nothing was written.
 
         Raises:
             ConcurrentModificationError: the stored version is not ``change.version - 1``

@@ -571,31 +571,6 @@ async def test_a_row_in_the_way_fails_only_its_own_change_in_a_group(durable, st
         await blocked.process_event("Pause")  # alone, the same row is still in the way
 
 
-async def test_a_cancelled_change_may_be_committed_and_the_machine_then_conflicts(durable, store):
-    sm, other = durable(), durable()
-    await sm.process_event("Start")
-    await other.process_event("Start")
-    first = asyncio.create_task(other.process_event("Pause"))  # may be written at once
-    task = asyncio.create_task(sm.process_event("Pause"))  # in the same turn: this one queues
-    await asyncio.sleep(0)  # the change is queued: the commit goes ahead without its caller
-    assert query(store.path, "SELECT version FROM workflows WHERE id = ?", sm.workflow_id) == [
-        (1,)
-    ]
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await first
-    await store.close()  # waits for the writes in flight
-    await store.open()
-    stored = await store.load_workflow(sm.workflow_id)
-    assert (stored.state, stored.version) == (S.PAUSED, 2)
-    assert sm.state == S.RUNNING  # the machine never applied it
-    with pytest.raises(dn.ConcurrentModificationError):
-        await sm.process_event("Complete")
-    recovered = await dn.WorkflowRecovery(store).recover_workflow(sm.workflow_id)
-    assert recovered.serialize() == stored
-
-
 def pragmas(conn: sqlite3.Connection) -> list[object]:
     names = ("synchronous", "busy_timeout", "journal_mode", "foreign_keys")
     return [conn.execute(f"PRAGMA {name}").fetchone()[0] for name in names]
