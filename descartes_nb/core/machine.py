@@ -11,10 +11,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from ..errors import (
+    ConcurrentModificationError,
     InvalidTransitionError,
     SerializationError,
     UnknownEventError,
     WorkflowError,
+    WorkflowNotFoundError,
 )
 from . import display, engine
 from .clock import Clock, SystemClock
@@ -355,15 +357,25 @@ class WorkflowStateMachine:
         for listener in list(self._listeners or ()):
             loop.call_soon(listener, self, entry)
 
-    async def attach_store(self, store: WorkflowStore) -> None:
+    async def attach_store(self, store: WorkflowStore, *, overwrite: bool = False) -> None:
         """Write the whole workflow to ``store``; from then on each change is committed there.
 
+        A workflow stored under the same id is never replaced silently: unless this machine
+        continues it (see ``SqliteWorkflowStore.save_workflow``), the store refuses. To go
+        on with a stored workflow, use ``get_or_create`` or ``WorkflowRecovery`` instead.
+
+        Args:
+            store: the store to write to.
+            overwrite: replace a workflow stored under this id, and its history.
+
         Raises:
+            ConcurrentModificationError: a workflow with this id is stored and this machine
+                does not continue it; nothing was written (the machine stays unattached).
             StoreError: the store could not write it (the machine stays unattached).
         """
         lock = self._lock or self._make_lock()
         async with lock:
-            await store.save_workflow(self)
+            await store.save_workflow(self, overwrite=overwrite)
             self._store = store
             self._lock_free = False
 
@@ -609,6 +621,87 @@ class WorkflowStateMachine:
             max_history=self._history.max_history,
             transition_count=self._history.last_seq,
             history=tuple(self._history),
+        )
+
+    @classmethod
+    async def get_or_create(
+        cls,
+        workflow_id: str,
+        definition: WorkflowDefinition = LIFECYCLE,
+        *,
+        store: WorkflowStore,
+        handler: object | None = None,
+        clock: Clock | None = None,
+        max_history: int | None = None,
+        context: Mapping[str, object] | None = None,
+    ) -> Self:
+        """The workflow stored as ``workflow_id``, rebuilt; or a new one, stored at once.
+
+        A stored workflow is rebuilt as ``deserialize`` does (no handler runs, timers are
+        re-armed with the time left; ``context`` is not used) and attached to ``store``.
+        Otherwise a new machine is made with ``context`` and written to ``store``; when
+        another process stores the same id first, its workflow is loaded instead. So a
+        script or notebook that starts with it can run again and go on where it stopped.
+
+        Args:
+            workflow_id: the workflow's id.
+            definition: the definition it runs (checked against a stored workflow's).
+            store: where it is stored.
+            handler: the handler of the machine.
+            clock: its clock.
+            max_history: how many history entries it keeps in memory (a stored workflow:
+                as stored, unless given).
+            context: the initial context of a new workflow.
+
+        Raises:
+            SerializationError: the stored workflow runs another definition, or does not fit
+                ``definition``.
+            ConcurrentModificationError: another process stored the workflow and deleted it
+                again while this one was being made.
+            StoreError: the store could not read or write it.
+
+        Example:
+            >>> import asyncio, tempfile, os
+            >>> from descartes_nb import SqliteWorkflowStore
+            >>> async def main(path):
+            ...     async with SqliteWorkflowStore(path) as store:
+            ...         sm = await WorkflowStateMachine.get_or_create("build-42", store=store)
+            ...         if "Start" in sm.allowed_events():
+            ...             await sm.process_event("Start")
+            ...         await sm.set_context("runs", sm.context.get("runs", 0) + 1)
+            ...         return sm.state, sm.context["runs"]
+            >>> with tempfile.TemporaryDirectory() as tmp:
+            ...     path = os.path.join(tmp, "workflows.db")
+            ...     first, second = asyncio.run(main(path)), asyncio.run(main(path))
+            >>> first, second
+            ((<WorkflowState.RUNNING: 'Running'>, 1), (<WorkflowState.RUNNING: 'Running'>, 2))
+        """
+        try:
+            stored = await store.load_workflow(workflow_id)
+        except WorkflowNotFoundError:
+            sm = cls(
+                workflow_id,
+                definition,
+                handler=handler,
+                clock=clock,
+                max_history=max_history or DEFAULT_MAX_HISTORY,
+                context=context,
+            )
+            try:
+                await sm.attach_store(store)  # refused if another process stored it meanwhile
+                return sm
+            except ConcurrentModificationError as exc:
+                try:
+                    stored = await store.load_workflow(workflow_id)
+                except WorkflowNotFoundError:
+                    raise exc from None
+        return cls.deserialize(
+            stored,
+            definition=definition,
+            handler=handler,
+            clock=clock,
+            store=store,
+            max_history=max_history,
         )
 
     @classmethod

@@ -46,8 +46,13 @@ class WorkflowChange(NamedTuple):
 class WorkflowStore(Protocol):
     """A durable home for workflows (SQLite, PostgreSQL)."""
 
-    async def save_workflow(self, sm: WorkflowStateMachine) -> None:
-        """Write the whole workflow (header and history), replacing what is stored."""
+    async def save_workflow(self, sm: WorkflowStateMachine, *, overwrite: bool = False) -> None:
+        """Write the whole workflow (header and history).
+
+        A workflow stored under the same id is replaced only with ``overwrite``; otherwise
+        the write is refused with ``ConcurrentModificationError`` unless ``sm`` continues
+        the stored workflow (the same one, at its version or later).
+        """
         ...
 
     async def save_change(self, change: WorkflowChange) -> None:

@@ -14,10 +14,10 @@ from ..core.history import StateHistoryEntry
 from ..core.ports import WorkflowChange
 from ..core.serialization import SerializedWorkflow
 from ..errors import SerializationError
-from . import checkpoint, loopwrite, reads, writes
+from . import checkpoint, loopwrite, reads, wholewrite, writes
 from .batch import GroupCommit, StoreStats
 from .checkpoint import Checkpoint
-from .codec import header_row, json_text, time_text, transition_row, transition_rows
+from .codec import header_row, json_text, time_text, transition_row
 from .config import DEFAULT_DATABASE, StateStoreConfig, database_path
 from .connection import ConnectionThread
 from .encode import ChangeEncoder
@@ -39,7 +39,9 @@ class SqliteWorkflowStore:
     change (the transition, the new state and the new context) in one transaction before
     ``process_event`` returns; changes of concurrent workflows share transactions (group
     commit). Several processes may use one file: each workflow carries a version, and a
-    change based on a stale one raises ``ConcurrentModificationError`` and writes nothing.
+    change based on a stale one raises ``ConcurrentModificationError`` and writes nothing,
+    and so does a new machine written over a stored workflow with the same id (unless
+    asked by name: ``save_workflow(sm, overwrite=True)``).
 
     A change whose caller is cancelled while it waits for group commit is withdrawn; once
     it is being written it is finished, and the machine applies it if it was committed
@@ -214,23 +216,34 @@ class SqliteWorkflowStore:
         """
         await self._writer.submit(self._encoder.encode(change))
 
-    async def save_workflow(self, sm: WorkflowStateMachine) -> None:
-        """Write a whole workflow (header and history), replacing what is stored under its id.
+    async def save_workflow(self, sm: WorkflowStateMachine, *, overwrite: bool = False) -> None:
+        """Write a whole workflow (header and history).
+
+        A workflow not yet stored is added. One already stored is written only when ``sm``
+        continues it: the same workflow (created at the same time), at the stored version
+        or later, its history going on from the stored newest entry; then only its new
+        entries are added, and nothing stored is lost. A new machine with a stored id, or
+        one that fell behind, is refused, as a change on a stale version is.
+
+        Args:
+            sm: the machine to write.
+            overwrite: replace the stored workflow and its whole history with ``sm``.
 
         Raises:
+            ConcurrentModificationError: the workflow is stored and ``sm`` does not continue
+                it (say, a new machine with the same id); nothing was written.
             StoreError: the database failed; nothing was written.
         """
+        if not isinstance(overwrite, bool):
+            raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
         sw = sm.serialize()
-        history = (
-            sw.history[-self._config.history_limit :] if self._config.history_limit else sw.history
-        )
-        header = header_row(sw, json_text(sw.context))
         await self._run(
             f"saving workflow {sw.workflow_id!r}",
-            writes.write_workflow,
-            header,
-            transition_rows(history),
+            wholewrite.write_workflow,
+            header_row(sw, json_text(sw.context)),
+            sw.history,
             self._retention,
+            overwrite,
         )
         self._encoder.forget(sw.workflow_id)
 
