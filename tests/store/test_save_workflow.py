@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import textwrap
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,7 @@ from descartes_nb import WorkflowState as S
 from ..conftest import START
 from .conftest import query
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 M = timedelta(minutes=1)
 
 
@@ -311,3 +314,23 @@ async def test_orchestrator_get_or_create_registers_the_stored_or_a_new_workflow
     sm = await without_store.get_or_create("t", TIMED, clock=clock, max_history=3)
     assert (sm.definition, sm.store, sm.history.max_history) == (TIMED, None, 3)
     assert await without_store.get_or_create("t", TIMED) is sm
+
+
+# -- the README ----------------------------------------------------------------------------------
+
+
+def persistence_snippet() -> str:
+    """The first Python block of the README's persistence section."""
+    section = README.read_text(encoding="utf-8").split("## Persistence: SQLite", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+async def test_the_readme_persistence_snippet_runs_again_and_again(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the snippet opens workflows.db where it runs
+    scope: dict[str, object] = {"dn": dn}
+    exec("async def snippet():\n" + textwrap.indent(persistence_snippet(), "    "), scope)
+    for run in (1, 2, 3):
+        await scope["snippet"]()  # type: ignore[operator]
+        async with dn.SqliteWorkflowStore("workflows.db") as store:
+            stored = await store.load_workflow("build-42")
+        assert (stored.state, dict(stored.context)) == (S.RUNNING, {"runs": run})
