@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Final
 
 from .core import _display as display
+from .core._clock import Clock
+from .core._definition import WorkflowDefinition
 from .core._events import WorkflowEvent
 from .core._history import StateHistoryEntry
 from .core._jsonvalue import JSONValue
-from .core._machine import WorkflowMetadata, WorkflowStateMachine
+from .core._lifecycle import LIFECYCLE
+from .core._machine import DEFAULT_MAX_HISTORY, WorkflowMetadata, WorkflowStateMachine
 from .core._ports import WorkflowStore
 from .errors import DuplicateWorkflowError, StateMachineError, WorkflowNotFoundError
 
@@ -100,11 +103,22 @@ class WorkflowOrchestrator:
         text = "\n".join(line.rstrip() for line in lines)
         return display.mimebundle(self, text, include, exclude)
 
-    async def register_workflow(self, sm: WorkflowStateMachine) -> WorkflowStateMachine:
+    async def register_workflow(
+        self, sm: WorkflowStateMachine, *, overwrite: bool = False
+    ) -> WorkflowStateMachine:
         """Add a machine (attaching and writing it to the store, if there is one).
+
+        A workflow already stored under its id is not replaced (see
+        ``WorkflowStateMachine.attach_store``): use ``get_or_create`` to go on with it.
+
+        Args:
+            sm: the machine.
+            overwrite: replace a workflow stored under its id, and its history.
 
         Raises:
             DuplicateWorkflowError: a workflow with the same id is registered.
+            ConcurrentModificationError: a workflow with its id is stored and ``sm`` does
+                not continue it; nothing was written or registered.
             StoreError: the store could not write it.
         """
         if sm.workflow_id in self._workflows:
@@ -113,9 +127,60 @@ class WorkflowOrchestrator:
                 f"({len(self._workflows)} workflows)"
             )
         if self._store is not None and sm.store is None:
-            await sm.attach_store(self._store)
+            await sm.attach_store(self._store, overwrite=overwrite)
         self._workflows[sm.workflow_id] = sm
         self._notify()
+        return sm
+
+    async def get_or_create(
+        self,
+        workflow_id: str,
+        definition: WorkflowDefinition = LIFECYCLE,
+        *,
+        handler: object | None = None,
+        clock: Clock | None = None,
+        max_history: int | None = None,
+        context: Mapping[str, object] | None = None,
+    ) -> WorkflowStateMachine:
+        """The workflow registered as ``workflow_id``, else the stored or a new one, registered.
+
+        With a store, see ``WorkflowStateMachine.get_or_create``: a stored workflow is rebuilt
+        (no handler runs), a new one is written at once. Without a store, a new machine.
+
+        Raises:
+            DuplicateWorkflowError: the workflow registered as ``workflow_id`` runs another
+                definition.
+            SerializationError: the stored workflow runs another definition.
+            StoreError: the store could not read or write it.
+        """
+        sm = self._workflows.get(workflow_id)
+        if sm is None:
+            if self._store is not None:
+                sm = await WorkflowStateMachine.get_or_create(
+                    workflow_id,
+                    definition,
+                    store=self._store,
+                    handler=handler,
+                    clock=clock,
+                    max_history=max_history,
+                    context=context,
+                )
+            else:
+                sm = WorkflowStateMachine(
+                    workflow_id,
+                    definition,
+                    handler=handler,
+                    clock=clock,
+                    max_history=max_history or DEFAULT_MAX_HISTORY,
+                    context=context,
+                )
+            # Another task may have registered it while this one read the store.
+            sm = self._workflows.get(workflow_id) or await self.register_workflow(sm)
+        if sm.definition != definition:
+            raise DuplicateWorkflowError(
+                f"workflow {workflow_id!r} is registered running definition "
+                f"{sm.definition.name!r}, not {definition.name!r}"
+            )
         return sm
 
     async def unregister_workflow(self, workflow_id: str) -> WorkflowStateMachine:

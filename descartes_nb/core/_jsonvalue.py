@@ -22,21 +22,6 @@ from typing import Any, Final, NoReturn, TypeAlias
 from ..errors import SerializationError
 from ._display import short_repr
 
-__all__ = [
-    "EMPTY_CONTEXT",
-    "MAX_INT_DIGITS",
-    "MAX_NESTING",
-    "Context",
-    "FrozenDict",
-    "FrozenList",
-    "JSONValue",
-    "is_same",
-    "thaw",
-    "to_context",
-    "to_json_value",
-    "with_item",
-]
-
 JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 Context: TypeAlias = Mapping[str, JSONValue]
 

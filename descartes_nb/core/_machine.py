@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from ..errors import (
+    ConcurrentModificationError,
     InvalidTransitionError,
     SerializationError,
     UnknownEventError,
     WorkflowError,
+    WorkflowNotFoundError,
 )
 from . import _display as display
 from . import _engine as engine
@@ -64,6 +66,14 @@ class WorkflowStateMachine:
     changes (``process_event``, ``set_context``, ``rollback``) are async, one at a time per
     machine, and all-or-nothing: a refused event, a failing handler, a bad value or a failed
     store write raises and leaves state, context, history and metadata as they were.
+
+    A cancelled change (its task cancelled, or ``asyncio.wait_for`` timing out around it)
+    happens in memory and in the store, or in neither. Cancelled while it waits for the
+    machine's lock, in a handler, or in the store's queue (group commit), it is withdrawn:
+    nothing is stored or applied. Cancelled once the store is writing it, it is finished:
+    the machine waits for the write, applies the change if it was committed, and then
+    raises the CancelledError. Either way the lock is released only once memory equals
+    the store, and the machine goes on working.
 
     State timeouts and retry policies run on ``clock``: ``Timeout`` and ``Retry`` are
     processed when due (``metadata.timeout_at``, ``metadata.next_retry_at``), and
@@ -315,17 +325,18 @@ class WorkflowStateMachine:
         async with lock:
             context = with_item(self._context, str.__str__(key), checked)
             now = self._clock.now()
-            if self._store is not None:
-                await self._store.save_change(
-                    self._change(
-                        self._state, context, now, self._state_entered_at, self._retry_attempts
-                    )
+            cancelled = self._store is not None and await self._save(
+                self._change(
+                    self._state, context, now, self._state_entered_at, self._retry_attempts
                 )
+            )
             self._context = context
             self._updated_at = now
             self._version += 1
             if self._listeners:
                 self._notify(None)
+            if cancelled:
+                raise asyncio.CancelledError
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(sm, entry)`` after every change; return a function that unsubscribes.
@@ -348,17 +359,27 @@ class WorkflowStateMachine:
         for listener in list(self._listeners or ()):
             loop.call_soon(listener, self, entry)
 
-    async def attach_store(self, store: WorkflowStore) -> None:
+    async def attach_store(self, store: WorkflowStore, *, overwrite: bool = False) -> None:
         """Write the whole workflow to ``store``; from then on each change is committed there.
+
+        A workflow stored under the same id is never replaced silently: unless this machine
+        continues it (see ``SqliteWorkflowStore.save_workflow``), the store refuses. To go
+        on with a stored workflow, use ``get_or_create`` or ``WorkflowRecovery`` instead.
+
+        Args:
+            store: the store to write to.
+            overwrite: replace a workflow stored under this id, and its history.
 
         Raises:
             SerializationError: a value cannot be stored (a time or count out of range).
+            ConcurrentModificationError: a workflow with this id is stored and this machine
+                does not continue it; nothing was written (the machine stays unattached).
             StoreError: the store could not write it (the machine stays unattached).
         """
         lock = self._lock or self._make_lock()
         async with lock:
             check_values(self.serialize())
-            await store.save_workflow(self)
+            await store.save_workflow(self, overwrite=overwrite)
             self._store = store
             self._lock_free = False
 
@@ -460,13 +481,14 @@ class WorkflowStateMachine:
     ) -> StateHistoryEntry:
         """Write the change to the store (if any), then apply it in memory."""
         now = self._clock.now()
+        cancelled = False
         if self._store is not None:
             history = self._history
             entry = history.next_entry(
                 step.source, step.target, event, data, now, context, self._context
             )
             previous = history.last_context
-            await self._store.save_change(
+            cancelled = await self._save(
                 self._change(
                     step.target,
                     context,
@@ -480,7 +502,24 @@ class WorkflowStateMachine:
         entry = self._apply(step, event, data, context, now, undone_event)
         if self._timers is not None:
             self._timers.after_step(step, now, self._retry_attempts)
+        if cancelled:
+            raise asyncio.CancelledError
         return entry
+
+    async def _save(self, change: WorkflowChange) -> bool:
+        """Commit ``change`` to the store; True if the caller was cancelled meanwhile.
+
+        A store withdraws a change it has not started writing when the caller is cancelled
+        (it raises CancelledError: nothing is written, nothing is applied), and finishes one
+        it has: then it returns, and the change is committed, so the caller applies it in
+        memory before raising the CancelledError itself. ``Task.cancelling()`` counts the
+        cancellations requested, including those the store held back.
+        """
+        assert self._store is not None
+        task = asyncio.current_task()
+        requested = 0 if task is None else task.cancelling()
+        await self._store.save_change(change)
+        return task is not None and task.cancelling() > requested
 
     def _apply(
         self,
@@ -586,6 +625,87 @@ class WorkflowStateMachine:
             max_history=self._history.max_history,
             transition_count=self._history.last_seq,
             history=tuple(self._history),
+        )
+
+    @classmethod
+    async def get_or_create(
+        cls,
+        workflow_id: str,
+        definition: WorkflowDefinition = LIFECYCLE,
+        *,
+        store: WorkflowStore,
+        handler: object | None = None,
+        clock: Clock | None = None,
+        max_history: int | None = None,
+        context: Mapping[str, object] | None = None,
+    ) -> Self:
+        """The workflow stored as ``workflow_id``, rebuilt; or a new one, stored at once.
+
+        A stored workflow is rebuilt as ``deserialize`` does (no handler runs, timers are
+        re-armed with the time left; ``context`` is not used) and attached to ``store``.
+        Otherwise a new machine is made with ``context`` and written to ``store``; when
+        another process stores the same id first, its workflow is loaded instead. So a
+        script or notebook that starts with it can run again and go on where it stopped.
+
+        Args:
+            workflow_id: the workflow's id.
+            definition: the definition it runs (checked against a stored workflow's).
+            store: where it is stored.
+            handler: the handler of the machine.
+            clock: its clock.
+            max_history: how many history entries it keeps in memory (a stored workflow:
+                as stored, unless given).
+            context: the initial context of a new workflow.
+
+        Raises:
+            SerializationError: the stored workflow runs another definition, or does not fit
+                ``definition``.
+            ConcurrentModificationError: another process stored the workflow and deleted it
+                again while this one was being made.
+            StoreError: the store could not read or write it.
+
+        Example:
+            >>> import asyncio, tempfile, os
+            >>> from descartes_nb import SqliteWorkflowStore
+            >>> async def main(path):
+            ...     async with SqliteWorkflowStore(path) as store:
+            ...         sm = await WorkflowStateMachine.get_or_create("build-42", store=store)
+            ...         if "Start" in sm.allowed_events():
+            ...             await sm.process_event("Start")
+            ...         await sm.set_context("runs", sm.context.get("runs", 0) + 1)
+            ...         return sm.state, sm.context["runs"]
+            >>> with tempfile.TemporaryDirectory() as tmp:
+            ...     path = os.path.join(tmp, "workflows.db")
+            ...     first, second = asyncio.run(main(path)), asyncio.run(main(path))
+            >>> first, second
+            (('Running', 1), ('Running', 2))
+        """
+        try:
+            stored = await store.load_workflow(workflow_id)
+        except WorkflowNotFoundError:
+            sm = cls(
+                workflow_id,
+                definition,
+                handler=handler,
+                clock=clock,
+                max_history=max_history or DEFAULT_MAX_HISTORY,
+                context=context,
+            )
+            try:
+                await sm.attach_store(store)  # refused if another process stored it meanwhile
+                return sm
+            except ConcurrentModificationError as exc:
+                try:
+                    stored = await store.load_workflow(workflow_id)
+                except WorkflowNotFoundError:
+                    raise exc from None
+        return cls.deserialize(
+            stored,
+            definition=definition,
+            handler=handler,
+            clock=clock,
+            store=store,
+            max_history=max_history,
         )
 
     @classmethod

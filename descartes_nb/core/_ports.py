@@ -49,12 +49,24 @@ class Serializable(Protocol):
 class WorkflowStore(Protocol):
     """A durable home for workflows (SQLite, PostgreSQL)."""
 
-    async def save_workflow(self, sm: Serializable) -> None:
-        """Write the whole workflow (header and history), replacing what is stored."""
+    async def save_workflow(self, sm: Serializable, *, overwrite: bool = False) -> None:
+        """Write the whole workflow (header and history).
+
+        A workflow stored under the same id is replaced only with ``overwrite``; otherwise
+        the write is refused with ``ConcurrentModificationError`` unless ``sm`` continues
+        the stored workflow (the same one, at its version or later).
+        """
         ...
 
     async def save_change(self, change: WorkflowChange) -> None:
-        """Write one change atomically; return only once it is committed."""
+        """Write one change atomically; return only once it is committed.
+
+        If the caller is cancelled, a change not yet being written is withdrawn (nothing is
+        written, CancelledError is raised); one already being written is finished, and then
+        the call returns if it was committed (the machine applies it and raises the
+        CancelledError itself) or raises CancelledError if it was not. So CancelledError
+        means that nothing was written.
+        """
         ...
 
     async def load_workflow(self, workflow_id: str) -> SerializedWorkflow:

@@ -13,8 +13,6 @@ from typing import TypeAlias
 from ..core._definition import WorkflowDefinition
 from ..core._lifecycle import LIFECYCLE
 
-__all__ = ["Definitions", "checked_definitions", "definition_named", "the_definition"]
-
 Definitions: TypeAlias = WorkflowDefinition | Mapping[str, WorkflowDefinition]
 """One definition, or definitions by name (as ``load_definitions`` returns them)."""
 

@@ -19,8 +19,6 @@ import graphviz
 from ..errors import RenderError
 from ._render import failure_bundle, run_renderer, svg_bundle
 
-__all__ = ["Diagram"]
-
 _IMAGES: Final = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpeg"}
 
 

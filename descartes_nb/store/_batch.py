@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -44,6 +45,11 @@ class GroupCommit:
     can, else with ``write`` (on the connection's thread). While that is in flight, new
     changes queue for the next one. Each ``submit`` returns when its own change is
     committed, or raises why it was not.
+
+    A caller cancelled while its change waits in the queue withdraws it: the writer task
+    leaves it out, and nothing of it is written. Once the writer task has taken a change
+    into a transaction it cannot be taken back, so a caller cancelled then waits for that
+    transaction to end (see ``submit``).
     """
 
     __slots__ = (
@@ -61,7 +67,7 @@ class GroupCommit:
         self._write = write
         self._write_now = write_now
         self._max_batch = max_batch
-        self._pending: list[tuple[EncodedChange, asyncio.Future[None]]] = []
+        self._pending: list[_Waiter] = []
         self._task: asyncio.Task[None] | None = None
         self._counts = [0, 0, 0, 0]  # StoreStats fields, counted in place (cheaper)
         self._lone = True  # the last transaction held one change
@@ -76,24 +82,37 @@ class GroupCommit:
     async def submit(self, change: EncodedChange) -> None:
         """Commit ``change`` with whatever else is pending; return once it is committed.
 
-        If the caller is cancelled while waiting, the change may still be committed.
+        If the caller is cancelled while the change waits in the queue, the change is
+        withdrawn (never written) and CancelledError is raised. If it is cancelled once the
+        change is being written, the write is finished first: ``submit`` then returns if
+        the change was committed, leaving the cancellation to the caller (the machine
+        applies the change, then raises CancelledError), and raises CancelledError if it
+        was not. So CancelledError always means that nothing was written.
 
         Raises:
             ConcurrentModificationError: the stored version was not the expected one.
             StoreError: the transaction failed; nothing of it was written.
         """
         if self._task is None and self._lone and self._may_write_now():
-            results = self._write_now((change,))
+            results = self._write_now((change,))  # no await: it cannot be cancelled
             if results is not None:
                 self._count(results, on_loop=True)
                 if results[0] is not None:
                     raise results[0]
                 return
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((change, done))
+        waiter = _Waiter(change, asyncio.get_running_loop().create_future())
+        self._pending.append(waiter)
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name="descartes_nb group commit")
-        await done
+        try:
+            await waiter.wakeup
+        except asyncio.CancelledError:
+            # Cancelled while queued, its wakeup was cancelled too: _take leaves it out.
+            if not waiter.taken or await waiter.outcome() is not None:
+                raise  # nothing was written
+            return  # committed: the caller honours the cancellation once it has applied it
+        if waiter.error is not None:
+            raise waiter.error
 
     def _may_write_now(self) -> bool:
         """Whether no other task wrote at once in this turn of the loop.
@@ -120,38 +139,46 @@ class GroupCommit:
     async def _drain(self) -> None:
         try:
             while self._pending:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: len(batch)]
-                await self._commit(batch)
+                batch = self._take()
+                if batch:
+                    await self._commit(batch)
         except BaseException as exc:  # cancelled: nobody may be left waiting forever
             waiting, self._pending = self._pending, []
-            for _, done in waiting:
-                _fail(done, exc)
+            for waiter in waiting:
+                _fail(waiter, exc, written=False)
             raise
         finally:
             self._task = None
 
-    async def _commit(self, batch: list[tuple[EncodedChange, asyncio.Future[None]]]) -> None:
-        changes = [change for change, _ in batch]
+    def _take(self) -> list[_Waiter]:
+        """Take the next transaction's changes off the queue.
+
+        Those whose callers were cancelled while they waited are withdrawn: left out.
+        """
+        pending = self._pending
+        taken = pending[: self._max_batch]
+        del pending[: len(taken)]
+        batch = [waiter for waiter in taken if not waiter.wakeup.cancelled()]
+        for waiter in batch:
+            waiter.taken = True
+        return batch
+
+    async def _commit(self, batch: list[_Waiter]) -> None:
+        changes = [waiter.change for waiter in batch]
         try:
             results = self._write_now(changes)
             on_loop = results is not None
             if results is None:
                 results = await self._write(changes)
         except BaseException as exc:
-            for _, done in batch:
-                _fail(done, exc)
+            for waiter in batch:
+                _fail(waiter, exc, written=isinstance(exc, asyncio.CancelledError))
             if not isinstance(exc, Exception):
                 raise
             return  # each caller has the error; the next batch may well succeed
         self._count(results, on_loop)
-        for (_, done), error in zip(batch, results, strict=True):
-            if done.done():  # its caller was cancelled
-                continue
-            if error is None:
-                done.set_result(None)
-            else:
-                done.set_exception(error)
+        for waiter, error in zip(batch, results, strict=True):
+            waiter.finish(error)
 
     def _count(self, results: Results, on_loop: bool) -> None:
         conflicts = len(results) - results.count(None)
@@ -163,14 +190,57 @@ class GroupCommit:
         counts[3] += on_loop
 
 
-def _fail(done: asyncio.Future[None], exc: BaseException) -> None:
-    """Fail one caller with its own copy of a whole-batch error (chained like it)."""
-    if done.done():
+class _Waiter:
+    """One queued change, the future its caller waits on, and what became of it."""
+
+    __slots__ = ("change", "error", "finished", "taken", "wakeup")
+
+    def __init__(self, change: EncodedChange, wakeup: asyncio.Future[None]) -> None:
+        self.change = change
+        self.wakeup = wakeup  # only wakes the caller: the outcome is in error
+        self.taken = False  # into a transaction: from then on it is finished, not withdrawn
+        self.finished = False
+        self.error: StateMachineError | None = None
+
+    def finish(self, error: StateMachineError | None) -> None:
+        """Record the outcome and wake the caller (unless it was cancelled meanwhile)."""
+        self.finished = True
+        self.error = error
+        if not self.wakeup.done():
+            self.wakeup.set_result(None)
+
+    async def outcome(self) -> StateMachineError | None:
+        """Wait for the transaction holding this change to end, through any cancellation."""
+        while not self.finished:
+            if self.wakeup.done():  # cancelled together with its caller
+                self.wakeup = self.wakeup.get_loop().create_future()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self.wakeup)
+        return self.error
+
+
+def _fail(waiter: _Waiter, exc: BaseException, *, written: bool) -> None:
+    """Fail one caller with its own copy of a whole-batch error (chained like it).
+
+    ``written``: the batch was on its way to the database when the writer task was
+    interrupted (the loop is shutting down), so whether it was committed is unknown.
+    """
+    if waiter.finished:
         return
+    error: StateMachineError
     if isinstance(exc, StateMachineError):
         error = type(exc)(str(exc))
         error.__cause__ = exc.__cause__
-    else:
-        error = StoreError(f"the write did not finish: {exc!r}")
+    elif written:
+        error = StoreError(
+            f"the store's writer was interrupted ({exc!r}) while this change was being "
+            "written: whether it was committed is known only by loading the workflow again"
+        )
         error.__cause__ = exc
-    done.set_exception(error)
+    else:
+        error = StoreError(
+            f"the store's writer was interrupted ({exc!r}) before this change was written; "
+            "nothing was written"
+        )
+        error.__cause__ = exc
+    waiter.finish(error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -71,7 +72,7 @@ class ConnectionThread:
     async def _connect(self, target: str, configure: Callable[..., None]) -> None:
         """Open ``target`` (a path, or a URI when read-only) and run ``configure`` on it."""
         seconds = self._config.busy_timeout.total_seconds()
-        db = aiosqlite.connect(target, isolation_level=None, timeout=seconds, uri=self._read_only)
+        db = _connect_as_daemon(target, seconds, uri=self._read_only)
         try:
             await db
         except sqlite3.Error as exc:
@@ -133,6 +134,31 @@ class ConnectionThread:
         return failures.translate(
             exc, self._path, doing, self._config.busy_timeout, read_only=self._read_only
         )
+
+
+def _connect_as_daemon(path: str, seconds: float, *, uri: bool) -> aiosqlite.Connection:
+    """``aiosqlite.connect(path)``, called on a short-lived daemon thread.
+
+    aiosqlite's connection thread is not a daemon: one left open (a store never closed,
+    held by a global or a reference cycle) would keep the interpreter from ever exiting.
+    A thread is a daemon when the thread that creates it is, and aiosqlite creates its
+    thread with the connection object (``tests/store/test_unclosed.py`` checks that this
+    still holds). Interrupted at exit, a write is rolled back as after a crash.
+    """
+    made: list[aiosqlite.Connection | BaseException] = []
+
+    def make() -> None:
+        try:
+            made.append(aiosqlite.connect(path, isolation_level=None, timeout=seconds, uri=uri))
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            made.append(exc)
+
+    maker = threading.Thread(target=make, name="descartes_nb store connect", daemon=True)
+    maker.start()
+    maker.join()  # about 0.1 ms: the thread only builds an object (no I/O)
+    if isinstance(made[0], BaseException):
+        raise made[0]
+    return made[0]
 
 
 def _boxed(fn: Callable[..., _T], conn: sqlite3.Connection, *args: Any) -> list[_T]:

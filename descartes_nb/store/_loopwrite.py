@@ -136,3 +136,35 @@ class LoopCommits:
         finally:
             self._paused = False
             self._checkpointing = None
+
+
+class ChangeWrites:
+    """How group commit writes changes: on the loop's connection if it can, else on the thread.
+
+    A separate object so that group commit holds no reference back to the store (an unclosed
+    store must go as soon as it is dropped; see ``SqliteWorkflowStore.__del__``).
+    """
+
+    __slots__ = ("connection", "loop_commits", "retention")
+
+    def __init__(self, connection: ConnectionThread, retention: writes.Retention) -> None:
+        self.connection = connection
+        self.retention = retention
+        self.loop_commits: LoopCommits | None = None  # set while open
+
+    async def write_batch(
+        self, changes: Sequence[writes.EncodedChange]
+    ) -> list[StoreError | None]:
+        """Write ``changes`` on the connection's thread (see ``writes.write_batch``)."""
+        return await self.connection.run(
+            "writing changes", writes.write_batch, changes, self.retention
+        )
+
+    def write_now(self, changes: Sequence[writes.EncodedChange]) -> list[StoreError | None] | None:
+        """Write on the loop's thread if the loop's connection can (see ``LoopCommits``)."""
+        if self.loop_commits is None:
+            return None
+        try:
+            return self.loop_commits.write(changes)
+        except sqlite3.Error as exc:
+            raise self.connection.translate(exc, "writing changes") from exc

@@ -20,14 +20,6 @@ from ..errors import StoreError
 from ._config import StateStoreConfig, set_busy_timeout
 from ._schema import check_schema
 
-__all__ = [
-    "configure_reader",
-    "has_empty_wal",
-    "is_missing_index",
-    "reader_uri",
-    "unreadable_wal",
-]
-
 _CANNOT_OPEN: Final = "SQLITE_CANTOPEN"
 
 

@@ -19,8 +19,6 @@ from . import _reads as reads
 from ._codec import HEADER_COLUMNS, TRANSITION_COLUMNS
 from ._failures import is_damage
 
-__all__ = ["integrity_problems", "read_all_workflows", "salvage_workflows"]
-
 _BY_ROW: Final = "SELECT key, id FROM workflows NOT INDEXED ORDER BY key"
 # The UNIQUE constraint on workflows.id makes this index; it holds every (id, key).
 _BY_ID: Final = "SELECT key, id FROM workflows INDEXED BY sqlite_autoindex_workflows_1"

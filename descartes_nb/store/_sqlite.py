@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -19,10 +18,11 @@ from . import _checkpoint as checkpoint
 from . import _loopwrite as loopwrite
 from . import _reads as reads
 from . import _salvage as salvage
+from . import _wholewrite as wholewrite
 from . import _writes as writes
 from ._batch import GroupCommit, StoreStats
 from ._checkpoint import Checkpoint
-from ._codec import header_row, json_text, transition_row, transition_rows
+from ._codec import header_row, json_text, transition_row
 from ._config import DEFAULT_DATABASE, StateStoreConfig, database_path
 from ._connection import ConnectionThread
 from ._encode import ChangeEncoder
@@ -39,7 +39,13 @@ class SqliteWorkflowStore:
     change (the transition, the new state and the new context) in one transaction before
     ``process_event`` returns; changes of concurrent workflows share transactions (group
     commit). Several processes may use one file: each workflow carries a version, and a
-    change based on a stale one raises ``ConcurrentModificationError`` and writes nothing.
+    change based on a stale one raises ``ConcurrentModificationError`` and writes nothing,
+    and so does a new machine written over a stored workflow with the same id (unless
+    asked by name: ``save_workflow(sm, overwrite=True)``).
+
+    A change whose caller is cancelled while it waits for group commit is withdrawn; once
+    it is being written it is finished, and the machine applies it if it was committed
+    before raising the CancelledError (see ``save_change``): memory and store stay equal.
 
     Everything runs on one aiosqlite connection, in its own thread, except the commits of
     changes that can neither sync to disk nor wait for a lock: those run on the event
@@ -87,8 +93,12 @@ class SqliteWorkflowStore:
             self._config.history_limit, self._config.history_max_age
         )
         self._connection = ConnectionThread(self._path, self._config, read_only=read_only)
-        self._loop_commits: loopwrite.LoopCommits | None = None
-        self._writer = GroupCommit(self._write_batch, self._config.max_batch, self._write_now)
+        # Group commit writes through ChangeWrites, never through methods of the store:
+        # those would make a reference cycle (see __del__).
+        self._writes = loopwrite.ChangeWrites(self._connection, self._retention)
+        self._writer = GroupCommit(
+            self._writes.write_batch, self._config.max_batch, self._writes.write_now
+        )
         self._encoder = ChangeEncoder()
 
     @property
@@ -145,7 +155,9 @@ class SqliteWorkflowStore:
             await self._connection.close()
             raise
         if conn is not None:
-            self._loop_commits = loopwrite.LoopCommits(conn, self._retention, self._connection)
+            self._writes.loop_commits = loopwrite.LoopCommits(
+                conn, self._retention, self._connection
+            )
         return self
 
     async def close(self) -> None:
@@ -153,9 +165,9 @@ class SqliteWorkflowStore:
         if not self.is_open:
             return
         await self._writer.wait_idle()
-        if self._loop_commits is not None:
-            await self._loop_commits.close()  # first: the last connection to close checkpoints
-            self._loop_commits = None
+        loop_commits, self._writes.loop_commits = self._writes.loop_commits, None
+        if loop_commits is not None:
+            await loop_commits.close()  # first: the last connection to close checkpoints
         self._encoder.forget()
         await self._connection.close()
 
@@ -171,6 +183,8 @@ class SqliteWorkflowStore:
         await self.close()
 
     def __del__(self) -> None:
+        # Nothing the store holds refers back to it, so this runs as soon as the last
+        # reference goes; aiosqlite's connection, dropped next, then stops its thread.
         connection = getattr(self, "_connection", None)
         if connection is not None and connection.is_open:
             warnings.warn(
@@ -197,22 +211,6 @@ class SqliteWorkflowStore:
         """Run ``fn(connection, *args)`` on the connection's thread (``ConnectionThread.run``)."""
         return await self._connection.run(doing, fn, *args)
 
-    async def _write_batch(
-        self, changes: Sequence[writes.EncodedChange]
-    ) -> list[StoreError | None]:
-        return await self._run("writing changes", writes.write_batch, changes, self._retention)
-
-    def _write_now(
-        self, changes: Sequence[writes.EncodedChange]
-    ) -> list[StoreError | None] | None:
-        """Write on the loop's thread if the loop's connection can (see ``loopwrite``)."""
-        if self._loop_commits is None:
-            return None
-        try:
-            return self._loop_commits.write(changes)
-        except sqlite3.Error as exc:
-            raise self._connection.translate(exc, "writing changes") from exc
-
     # -- writes --------------------------------------------------------------------------
 
     async def save_change(self, change: WorkflowChange) -> None:
@@ -220,6 +218,14 @@ class SqliteWorkflowStore:
 
         Machines built with ``store=`` call this before applying each change. It returns
         once the change is committed; changes of concurrent workflows share a transaction.
+
+        If the caller is cancelled while the change waits in the queue, the change is
+        withdrawn and CancelledError raised: nothing is written. Once it is being written
+        (say, on the connection's thread, waiting up to ``busy_timeout`` for another
+        connection's lock) it is finished first: then this returns if it was committed,
+        leaving the cancellation to the caller (the machine applies the change, then raises
+        CancelledError), or raises CancelledError if it was not. CancelledError therefore
+        always means that nothing was written.
 
         Raises:
             ConcurrentModificationError: the stored version is not ``change.version - 1``
@@ -229,23 +235,34 @@ class SqliteWorkflowStore:
         """
         await self._writer.submit(self._encoder.encode(change))
 
-    async def save_workflow(self, sm: Serializable) -> None:
-        """Write a whole workflow (header and history), replacing what is stored under its id.
+    async def save_workflow(self, sm: Serializable, *, overwrite: bool = False) -> None:
+        """Write a whole workflow (header and history).
+
+        A workflow not yet stored is added. One already stored is written only when ``sm``
+        continues it: the same workflow (created at the same time), at the stored version
+        or later, its history going on from the stored newest entry; then only its new
+        entries are added, and nothing stored is lost. A new machine with a stored id, or
+        one that fell behind, is refused, as a change on a stale version is.
+
+        Args:
+            sm: the machine to write.
+            overwrite: replace the stored workflow and its whole history with ``sm``.
 
         Raises:
+            ConcurrentModificationError: the workflow is stored and ``sm`` does not continue
+                it (say, a new machine with the same id); nothing was written.
             StoreError: the database failed; nothing was written.
         """
+        if not isinstance(overwrite, bool):
+            raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
         sw = sm.serialize()
-        history = (
-            sw.history[-self._config.history_limit :] if self._config.history_limit else sw.history
-        )
-        header = header_row(sw, json_text(sw.context))
         await self._run(
             f"saving workflow {sw.workflow_id!r}",
-            writes.write_workflow,
-            header,
-            transition_rows(history),
+            wholewrite.write_workflow,
+            header_row(sw, json_text(sw.context)),
+            sw.history,
             self._retention,
+            overwrite,
         )
         self._encoder.forget(sw.workflow_id)
 

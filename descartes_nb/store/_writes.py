@@ -16,15 +16,6 @@ _INSERT_HEADER: Final = (
     f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (id) DO NOTHING RETURNING key"
 )
-_UPSERT_HEADER: Final = (
-    f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, "
-    "state = excluded.state, context = excluded.context, version = excluded.version, "
-    "transition_count = excluded.transition_count, retry_attempts = excluded.retry_attempts, "
-    "max_history = excluded.max_history, created_at = excluded.created_at, "
-    "updated_at = excluded.updated_at, state_entered_at = excluded.state_entered_at "
-    "RETURNING key"
-)
 # The version test is the optimistic lock: no row matches when another writer got there first.
 # Numbered parameters take a header row (HEADER_COLUMNS order) as it is: ?2 and ?9
 # (definition, created_at) never change, and ?5 is the version the change creates.
@@ -39,7 +30,7 @@ _INSERT_TRANSITION_BY_ID: Final = (
     f"INSERT INTO transitions (workflow, {TRANSITION_COLUMNS}) "
     "VALUES ((SELECT key FROM workflows WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_TRANSITION: Final = (
+INSERT_TRANSITION: Final = (
     f"INSERT INTO transitions (workflow, {TRANSITION_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
@@ -199,7 +190,7 @@ def write_change(conn: sqlite3.Connection, change: EncodedChange, retention: Ret
     key = rows[0][0]
     transition = change.transition
     if transition is not None:
-        conn.execute(_INSERT_TRANSITION, (key, *transition))
+        conn.execute(INSERT_TRANSITION, (key, *transition))
         retain(conn, key, transition, retention)
 
 
@@ -226,32 +217,47 @@ def retain(
 def _conflict(
     conn: sqlite3.Connection, workflow_id: str, expected: int
 ) -> ConcurrentModificationError:
-    row = conn.execute("SELECT version FROM workflows WHERE id = ?", (workflow_id,)).fetchone()
+    """Say why a change that continues version ``expected`` found something else stored."""
+    row = conn.execute(
+        "SELECT version, state FROM workflows WHERE id = ?", (workflow_id,)
+    ).fetchone()
     if row is None:
-        found = "it is not stored (deleted by another writer?)"
-    elif expected == 0:
-        found = f"it is already stored, at version {row[0]}"
-    else:
-        found = f"the stored version is {row[0]}"
+        return ConcurrentModificationError(
+            f"workflow {workflow_id!r} is not stored (deleted by another writer?), but this "
+            f"change continues its version {expected}; nothing was written"
+        )
+    version, state = row
+    if expected == 0:
+        return already_stored(
+            workflow_id,
+            version,
+            state,
+            "and this machine is a new one with the same id (version 0)",
+            "use `await sm.attach_store(store, overwrite=True)`",
+        )
+    since = (
+        "another writer changed it since this machine last wrote it"
+        if version > expected
+        else "it was replaced or restored since this machine last wrote it"
+    )
     return ConcurrentModificationError(
-        f"workflow {workflow_id!r} was changed by another writer: this change expected "
-        f"version {expected}, but {found}; nothing was written (recover the workflow and retry)"
+        f"workflow {workflow_id!r} is stored at version {version} (state {state!r}), but "
+        f"this change continues version {expected}: {since}; nothing was written (rebuild "
+        "the machine with WorkflowRecovery or `await WorkflowStateMachine.get_or_create(...)` "
+        "and retry)"
     )
 
 
-def write_workflow(
-    conn: sqlite3.Connection,
-    header: tuple[Any, ...],
-    transitions: Sequence[tuple[Any, ...]],
-    retention: Retention,
-) -> None:
-    """Replace a whole workflow (header and history) in one transaction."""
-    with Transaction(conn):
-        key = conn.execute(_UPSERT_HEADER, header).fetchall()[0][0]
-        conn.execute("DELETE FROM transitions WHERE workflow = ?", (key,))
-        conn.executemany(_INSERT_TRANSITION, [(key, *row) for row in transitions])
-        if transitions:
-            retain(conn, key, transitions[-1], retention)
+def already_stored(
+    workflow_id: str, version: int, state: str, why: str, replace: str = "pass overwrite=True"
+) -> ConcurrentModificationError:
+    """The error for a new or unrelated workflow written over a stored one."""
+    return ConcurrentModificationError(
+        f"workflow {workflow_id!r} is already stored at version {version} (state {state!r}), "
+        f"{why}; nothing was written: to continue it use "
+        "`await WorkflowStateMachine.get_or_create(...)` or WorkflowRecovery; to replace it "
+        f"{replace}"
+    )
 
 
 def append_transition(
@@ -297,7 +303,7 @@ def append_next(
         "WHERE key = ?7",
         (to_state, context, version + 1, seq, retry_attempts, stamp, key),
     )
-    conn.execute(_INSERT_TRANSITION, (key, *transition))
+    conn.execute(INSERT_TRANSITION, (key, *transition))
     retain(conn, key, transition, retention)
 
 
