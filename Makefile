@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit notebooks bench lab clean
+.PHONY: demo test lint unit notebooks bench lab postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ notebooks: $(STAMP)
 ## lab: JupyterLab on notebooks/, with this venv's kernel
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+## postgres: a throwaway PostgreSQL server in the foreground: prints its URL; Ctrl-C removes it
+postgres: $(STAMP)
+	$(BIN)/python -m tests.pgserver
 
 ## bench: the benchmarks of bench/ (figures also in bench/README.md)
 bench: $(STAMP)
