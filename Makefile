@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 BASE   := $(VENV)/.installed-base
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit notebooks bench lab clean
+.PHONY: demo test lint unit notebooks bench lab postgres clean
 
 $(BASE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ notebooks: $(STAMP)
 ## lab: JupyterLab on notebooks/, with this venv's kernel
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+## postgres: a throwaway PostgreSQL server in the foreground: prints its URL; Ctrl-C removes it
+postgres: $(STAMP)
+	$(BIN)/python -m tests.pgserver
 
 ## bench: the benchmarks of bench/ (figures also in bench/README.md)
 bench: $(STAMP)
