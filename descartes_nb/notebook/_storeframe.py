@@ -28,7 +28,7 @@ _NOTHING: Final = object()  # equal to no stored text
 
 
 class HistoryColumnsStore(Protocol):
-    """A store that reads its transitions as columns (``SqliteWorkflowStore`` does)."""
+    """A store that reads its transitions as columns (both stores do)."""
 
     async def load_history_columns(
         self, workflow_ids: Iterable[str] | None = None, *, since: datetime | None = None
@@ -66,7 +66,7 @@ async def load_history_frame(
     ``max_history`` (a store's ``history_limit`` and ``history_max_age`` decide).
 
     Args:
-        store: an open ``SqliteWorkflowStore``.
+        store: an open ``SqliteWorkflowStore`` or ``PostgresWorkflowStore``.
         workflow_ids: only these workflows (None: every stored one).
         since: only transitions at or after this aware time (None: all).
         definitions: the definitions the workflows run: one, a mapping by name (as
