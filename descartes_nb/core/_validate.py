@@ -101,7 +101,7 @@ class _Graph:
             seen.add(name)
             todo.extend(d.ancestors(name))
             todo.extend(d.children(name))
-            todo.extend(t.target for t in d.transitions if t.source == name)
+            todo.extend(target for t in d.transitions if t.source == name for target in t.targets)
         return seen
 
     def chain(self, leaf: str) -> list[TransitionDef]:
@@ -117,9 +117,11 @@ class _Graph:
 
     def _targets(self, leaf: str) -> set[str]:
         return {
-            self.descend(t.target)
+            self.descend(target)
             for t in self.chain(leaf)
-            if not t.implicit and t.target != PREVIOUS_STATE
+            if not t.implicit
+            for target in t.targets
+            if target != PREVIOUS_STATE
         }
 
     def _returns(self, leaf: str) -> bool:
@@ -309,7 +311,7 @@ def _failure_reaches_retry(d: WorkflowDefinition, graph: _Graph, name: str) -> b
     for leaf in _leaves_under(d, name):
         for event in FAILURE_EVENTS:
             first = next((t for t in graph.chain(leaf) if t.event == event), None)
-            if first is None or first.target == PREVIOUS_STATE:
+            if first is None or first.target is None or first.target == PREVIOUS_STATE:
                 continue
             if any(t.event == RETRY for t in graph.chain(graph.descend(first.target))):
                 return True

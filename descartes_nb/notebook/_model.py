@@ -187,13 +187,15 @@ class _Builder:
     def build(self) -> GraphModel:
         for i, t in enumerate(self.d.transitions):
             enabled = None if self.obs.enabled is None else i in self.obs.enabled
-            self._add(t.source, t.target, t.label, "defined", 0, enabled)
+            for target in t.targets or (t.source,):  # a targetless one: a loop on its source
+                self._add(t.source, target, t.label, "defined", 0, enabled)
         for move, count in self.obs.counts.items():
             kind, taken = classify(self.d, move)
             if taken is None:
                 draft = self._add(move[0], move[2], move[1], kind, count)
             else:
-                draft = self._add(taken.source, taken.target, taken.label, kind, count)
+                target = taken.target or taken.source
+                draft = self._add(taken.source, target, taken.label, kind, count)
             if draft is not None and move == self.obs.last:
                 draft.last = True
         initial, initial_cluster = self._anchor(self.d.initial_state)

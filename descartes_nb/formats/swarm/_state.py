@@ -117,7 +117,7 @@ class StateReader:
         found: list[TransitionDef] = []
         for item, where in items:
             transition = self.transition(parsed.state.name, event, item, where)
-            if transition is not None:
+            if transition is not None and transition.target is not None:
                 parsed.targets.append((transition.target, where))
                 found.append(transition)
         parsed.transitions.extend(found)

@@ -123,6 +123,11 @@ def _targets(group: list[TransitionDef]) -> str:
 
 
 def _target(t: TransitionDef) -> str:
+    if t.target is None or t.more_targets:
+        raise DefinitionError(
+            f"transition {t.source!r} --{t.event!r}--> {list(t.targets)!r}: Swarm.toml "
+            "writes transitions with exactly one target"
+        )
     if t.guard is None:
         return _string(t.target)
     return f"{{ target = {_string(t.target)}, guard = {_string(t.guard_text or '')} }}"
