@@ -24,7 +24,13 @@ def make(states, transitions, initial="a", name="w"):
         pytest.param((St("a"), St("a")), (), "a", "'a' is defined 2 times", id="duplicate"),
         pytest.param((St("a", parent="p"),), (), "a", "unknown parent 'p'", id="parent"),
         pytest.param((St("a"),), (T("a", "Rollback", "a"),), "a", "reserved", id="rollback"),
-        pytest.param((St("a"),), (T("a", 3, "a"),), "a", "needs a str name", id="event-type"),
+        pytest.param(
+            (St("a"),),
+            (T("a", 3, "a"),),  # type: ignore[arg-type]
+            "a",
+            "needs a str name",
+            id="event-type",
+        ),
         pytest.param(
             (St("a"), St("b")),
             (T("a", "go", "b", more_targets=("ghost",)),),
@@ -65,7 +71,8 @@ def test_transition_statechart_forms():
     assert eventless.is_eventless
     assert eventless.label == "[ready]"
     assert T("a", "go", None).targets == ()
-    assert T("a", "go", "b", more_targets=["c"]).targets == ("b", "c")
+    listed = T("a", "go", "b", more_targets=["c"])  # type: ignore[arg-type]
+    assert listed.targets == ("b", "c")
     d = make((St("a"), St("b")), (eventless,))
     assert d.events == frozenset()
     assert d.is_statechart
