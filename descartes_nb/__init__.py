@@ -7,6 +7,7 @@ descartes_nb`` stays fast in a worker process).
 
 from .core._clock import Clock, ManualClock, SystemClock, TimerHandle
 from .core._definition import (
+    EVENTLESS,
     PREVIOUS_STATE,
     RetryPolicy,
     StateDef,
@@ -55,6 +56,7 @@ from .sync import run_sync
 __version__ = "0.1.0"
 
 __all__ = [
+    "EVENTLESS",
     "LIFECYCLE",
     "PREVIOUS_STATE",
     "BroadcastResult",

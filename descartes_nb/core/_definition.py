@@ -20,6 +20,13 @@ It is read from the history when the event is processed (the ``from_state`` of t
 entry that changed state), so ``TransitionDef("Failed", "Retry", PREVIOUS_STATE)`` returns a
 workflow to the state it failed in. It cannot be a state's name.
 """
+EVENTLESS: Final = ""
+"""The event of an eventless transition: taken as soon as its source is active and its guard
+allows, after the event that led there (SCXML's transitions without ``event``)."""
+DONE_PREFIX: Final = "done.state."
+"""``done.state.<id>`` is raised when compound state ``<id>`` enters a final child, and when
+every region of parallel state ``<id>`` is in a final state."""
+HistoryKind = Literal["shallow", "deep"]
 _SHOWN_TRANSITIONS: Final = 20
 
 Guard = Callable[[Mapping[str, JSONValue], JSONValue], bool]
@@ -59,7 +66,16 @@ class StateDef:
     """One state of a definition.
 
     ``parent`` makes this state a child of a compound state; ``initial`` names the child a
-    compound state enters by default (its first child when not given).
+    compound state enters by default (its first child when not given). The statechart kinds:
+
+    - ``parallel``: its children are regions, all active at once;
+    - ``final``: entering it completes its parent (``done.state.<parent>``); ``terminal``
+      marks a state the whole workflow ends in (a final state at the top);
+    - ``history``: a pseudo-state child of a compound state that, as a target, re-enters the
+      children active when the parent was last left (``"shallow"``: the direct child,
+      ``"deep"``: every descendant), or ``default`` when the parent was never left;
+    - ``raise_on_entry`` / ``raise_on_exit``: events raised on the internal queue when the
+      state is entered / exited (SCXML's ``<onentry><raise/></onentry>``).
     """
 
     name: str
@@ -69,9 +85,22 @@ class StateDef:
     initial: str | None = None
     timeout: timedelta | None = None
     retry: RetryPolicy | None = None
+    parallel: bool = False
+    final: bool = False
+    history: HistoryKind | None = None
+    default: str | None = None
+    raise_on_entry: tuple[str, ...] = ()
+    raise_on_exit: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _plain_fields(self, "name", "parent", "initial")
+        _plain_fields(self, "name", "parent", "initial", "default")
+        object.__setattr__(self, "raise_on_entry", tuple(self.raise_on_entry))
+        object.__setattr__(self, "raise_on_exit", tuple(self.raise_on_exit))
+
+    @property
+    def is_pseudo(self) -> bool:
+        """Whether this is a history pseudo-state (never active itself)."""
+        return self.history is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +110,39 @@ class TransitionDef:
     ``implicit`` marks a transition a loader added rather than one the user wrote (such as
     the ``Fail`` and ``Timeout`` transitions every Swarm.toml workflow gets); validation
     does not count implicit transitions as a way out, and exports leave them out.
+
+    Statechart forms: ``event`` may be ``EVENTLESS``; ``target`` may be None (a targetless
+    transition: no state is exited or entered) and ``more_targets`` names further targets,
+    one per region of a parallel state; ``internal`` (SCXML ``type="internal"``) does not
+    exit a compound source; ``raises`` are events put on the internal queue when it is
+    taken. An event name is an SCXML descriptor: ``error`` matches ``error`` and
+    ``error.store``, ``*`` matches every event.
     """
 
     source: str
     event: str
-    target: str
+    target: str | None
     guard: Guard | None = field(default=None, compare=False)
     guard_label: str | None = None
     implicit: bool = False
+    internal: bool = False
+    more_targets: tuple[str, ...] = ()
+    raises: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _plain_fields(self, "source", "event", "target")
+        object.__setattr__(self, "more_targets", tuple(self.more_targets))
+        object.__setattr__(self, "raises", tuple(self.raises))
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Every target, in order (empty for a targetless transition)."""
+        return () if self.target is None else (self.target, *self.more_targets)
+
+    @property
+    def is_eventless(self) -> bool:
+        """Whether the transition is taken without an event."""
+        return self.event == EVENTLESS
 
     @property
     def guard_text(self) -> str | None:
@@ -104,7 +155,9 @@ class TransitionDef:
     def label(self) -> str:
         """The event name, with the guard in brackets when there is one."""
         guard = self.guard_text
-        return self.event if guard is None else f"{self.event} [{guard}]"
+        if guard is None:
+            return self.event
+        return f"[{guard}]" if self.is_eventless else f"{self.event} [{guard}]"
 
 
 def _plain_fields(obj: object, *names: str) -> None:
@@ -169,13 +222,28 @@ class WorkflowDefinition:
 
     @property
     def events(self) -> frozenset[str]:
-        """Every event name some transition uses."""
-        return frozenset(t.event for t in self.transitions)
+        """Every event name some transition uses (eventless transitions aside)."""
+        return frozenset(t.event for t in self.transitions if t.event != EVENTLESS)
 
     @property
     def terminal_states(self) -> frozenset[str]:
-        """The states marked terminal."""
-        return frozenset(s.name for s in self.states if s.terminal)
+        """The states a workflow ends in: marked terminal, or final at the top."""
+        return frozenset(s.name for s in self.states if self.is_terminal(s.name))
+
+    @property
+    def is_statechart(self) -> bool:
+        """Whether any statechart feature is used.
+
+        Parallel, final or history states, raised events, or transitions that are eventless,
+        internal, targetless or have several targets.
+        """
+        return any(
+            s.parallel or s.final or s.history or s.raise_on_entry or s.raise_on_exit
+            for s in self.states
+        ) or any(
+            t.is_eventless or t.internal or len(t.targets) != 1 or t.raises
+            for t in self.transitions
+        )
 
     def state(self, name: str) -> StateDef:
         """Return the state called ``name``.
@@ -190,8 +258,9 @@ class WorkflowDefinition:
         return name in self._by_name
 
     def is_terminal(self, name: str) -> bool:
-        """Whether ``name`` is a terminal state."""
-        return self._by_name[name].terminal
+        """Whether ``name`` is a terminal state (``terminal``, or ``final`` at the top)."""
+        s = self._by_name[name]
+        return s.terminal or (s.final and s.parent is None)
 
     def children(self, name: str) -> tuple[str, ...]:
         """The direct children of a compound state (empty for an atomic state)."""
@@ -290,6 +359,13 @@ def _parent_problems(
             state=s.name,
             key="parent",
         )
+    if s.default is not None and s.default not in d._by_name:
+        yield DefinitionProblem(
+            f"history state {s.name!r} has unknown default {s.default!r} (states: {known})",
+            workflow=d.name,
+            state=s.name,
+            key="default",
+        )
     if s.initial is not None and d._by_name.get(s.initial, s).parent != s.name:
         yield DefinitionProblem(
             f"initial child {s.initial!r} of state {s.name!r} is not one of its children",
@@ -319,7 +395,8 @@ def _parent_cycles(d: WorkflowDefinition) -> Iterable[DefinitionProblem]:
 def _transition_problems(
     d: WorkflowDefinition, t: TransitionDef, known: list[str]
 ) -> Iterable[DefinitionProblem]:
-    where = f"transition {t.source!r} --{t.event!r}--> {t.target!r}"
+    shown = t.target if len(t.targets) < 2 else list(t.targets)
+    where = f"transition {t.source!r} --{t.event!r}--> {shown!r}"
     if t.source not in d._by_name:
         yield DefinitionProblem(
             f"{where}: unknown source state (states: {known})",
@@ -327,17 +404,18 @@ def _transition_problems(
             state=t.source,
             key="source",
         )
-    if t.target not in d._by_name and t.target != PREVIOUS_STATE:
+    for target in t.targets:
+        if target not in d._by_name and target != PREVIOUS_STATE:
+            yield DefinitionProblem(
+                f"{where}: unknown target state {target!r} (states: {known})",
+                workflow=d.name,
+                state=t.source,
+                key=t.event,
+                event=t.event,
+            )
+    if not isinstance(t.event, str):
         yield DefinitionProblem(
-            f"{where}: unknown target state (states: {known})",
-            workflow=d.name,
-            state=t.source,
-            key=t.event,
-            event=t.event,
-        )
-    if not isinstance(t.event, str) or not t.event:
-        yield DefinitionProblem(
-            f"{where}: an event needs a non-empty str name",
+            f"{where}: an event needs a str name (EVENTLESS, '', for an eventless one)",
             workflow=d.name,
             state=t.source,
             key="event",

@@ -65,7 +65,7 @@ class _Compiled:
                 if t.target == PREVIOUS_STATE:  # planned when processed: see resolve_previous
                     step = Step(t, leaf, PREVIOUS_STATE, (), (), frozenset())
                 else:
-                    step = _plan(d, self.configurations, leaf, t.source, t.target, t)
+                    step = _plan(d, self.configurations, leaf, t.source, t.target or t.source, t)
                 key = (leaf, t.event)
                 self.candidates[key] = (*self.candidates.get(key, ()), (t, step))
         # Where the first candidate has no guard it always wins: no decision is left to make

@@ -24,7 +24,27 @@ def make(states, transitions, initial="a", name="w"):
         pytest.param((St("a"), St("a")), (), "a", "'a' is defined 2 times", id="duplicate"),
         pytest.param((St("a", parent="p"),), (), "a", "unknown parent 'p'", id="parent"),
         pytest.param((St("a"),), (T("a", "Rollback", "a"),), "a", "reserved", id="rollback"),
-        pytest.param((St("a"),), (T("a", "", "a"),), "a", "non-empty str name", id="empty-event"),
+        pytest.param(
+            (St("a"),),
+            (T("a", 3, "a"),),  # type: ignore[arg-type]
+            "a",
+            "needs a str name",
+            id="event-type",
+        ),
+        pytest.param(
+            (St("a"), St("b")),
+            (T("a", "go", "b", more_targets=("ghost",)),),
+            "a",
+            "unknown target state 'ghost'",
+            id="more-targets",
+        ),
+        pytest.param(
+            (St("p"), St("a", parent="p"), St("h", parent="p", history="deep", default="zz")),
+            (),
+            "p",
+            "history state 'h' has unknown default 'zz'",
+            id="history-default",
+        ),
         pytest.param((St(""),), (), "", "non-empty str name", id="empty-state"),
         pytest.param((), (), "a", "at least one state", id="no-states"),
         pytest.param(
@@ -44,6 +64,25 @@ def test_definition_refuses_structural_errors(states, transitions, initial, expe
         make(states, transitions, initial)
     assert info.value.problems
     assert info.value.workflow == "w"
+
+
+def test_transition_statechart_forms():
+    eventless = T("a", dn.EVENTLESS, "b", guard=lambda c, d: True, guard_label="ready")
+    assert eventless.is_eventless
+    assert eventless.label == "[ready]"
+    assert T("a", "go", None).targets == ()
+    listed = T("a", "go", "b", more_targets=["c"])  # type: ignore[arg-type]
+    assert listed.targets == ("b", "c")
+    d = make((St("a"), St("b")), (eventless,))
+    assert d.events == frozenset()
+    assert d.is_statechart
+    assert not dn.LIFECYCLE.is_statechart
+
+
+def test_final_state_at_the_top_is_terminal():
+    d = make((St("p"), St("f", parent="p", final=True), St("end", final=True)), (), "p")
+    assert d.terminal_states == {"end"}
+    assert not d.is_terminal("f")
 
 
 def test_definition_lists_every_problem_at_once():
