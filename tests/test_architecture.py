@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "descartes_nb"
-NOTEBOOK_ONLY = {"graphviz", "pandas", "ipywidgets", "altair", "IPython", "matplotlib", "numpy"}
+NOTEBOOK_ONLY = {
+    *("graphviz", "pandas", "ipywidgets", "altair", "vl_convert", "IPython", "matplotlib"),
+    "numpy",
+}
 STDLIB = set(sys.stdlib_module_names)
 EVERY_LAYER = {"core", "formats", "store", "orchestrator", "recovery", "notebook", "sync"}
 
