@@ -164,8 +164,8 @@ def test_render_invalid_definition_prints_its_problems_with_lines(broken, tmp_pa
         f"{broken}:5: workflow 'door', state 'Closed', key 'on.open': unknown target state "
         "'Opne' (did you mean 'Open'? states: ['Closed', 'Open'], or '@previous')",
         f"{broken}:6: workflow 'door', state 'Closed': unknown key 'descripton' (did you mean "
-        "'description'? allowed: terminal, description, parent, initial, timeout, retry, "
-        "next_on_success, next_on_failure, on)",
+        "'description'? allowed: terminal, description, parent, initial, parallel, final, "
+        "history, default, timeout, retry, next_on_success, next_on_failure, on_done, on)",
     ]
     assert lines[2:] == [f"error: {broken}: 2 errors, nothing drawn"]
     assert not out.exists()

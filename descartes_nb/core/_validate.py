@@ -8,6 +8,7 @@ from typing import Final, Literal
 
 from ..errors import DefinitionProblem
 from ._definition import (
+    DONE_PREFIX,
     PREVIOUS_STATE,
     ComparableGuard,
     RetryPolicy,
@@ -16,6 +17,7 @@ from ._definition import (
     WorkflowDefinition,
 )
 from ._events import FAILURE_EVENTS, RETRY, TIMEOUT
+from ._validate_chart import chart_problems, enter, reachable, real_children
 
 _BACKOFFS: Final = ("exponential", "fixed")
 
@@ -25,7 +27,17 @@ def validate(definition: WorkflowDefinition, *, strict: bool = True) -> list[Def
 
     Rules, each problem naming the workflow, state and key:
 
-    - a state the initial state cannot reach (a warning when ``strict=False``);
+    - statechart shapes (``_validate_chart.py``): a parallel state without regions or with
+      an initial child; a state of more than one kind (parallel, final, history); a final
+      state with children or transitions out; a history state at the top, in a state with
+      no other children, with children, transitions out, a timeout, retry or raised
+      events, or a default that is not a descendant of its parent; a ``default`` on a
+      state that is not a history state; a transition whose targets cannot be active
+      together (several targets must lie in different regions of parallel states);
+    - a state the initial state cannot reach (a warning when ``strict=False``): entering a
+      state enters its initial child (its first child when none is named), every region of
+      a parallel state, a history state's default; done and eventless transitions count;
+      a history state counts as reached when some transition targets it;
     - a non-terminal state with no way out (a warning when ``strict=False``);
     - a state from which no terminal state can be reached (a warning when ``strict=False``);
     - a workflow whose initial state can reach no terminal state;
@@ -50,8 +62,9 @@ def validate(definition: WorkflowDefinition, *, strict: bool = True) -> list[Def
     """
     d = definition
     shape: Literal["error", "warning"] = "error" if strict else "warning"
+    problems = list(chart_problems(d))
     graph = _Graph(d)
-    problems = list(_unreachable(d, graph, shape))
+    problems.extend(_unreachable(d, graph, shape))
     dead = [p for p in _dead_ends(d) if p.state is None or p.state in graph.reachable]
     problems.extend(_with_severity(dead, shape))
     problems.extend(_terminal_problems(d, graph, {p.state for p in dead}, shape))
@@ -74,12 +87,17 @@ def _with_severity(
 
 
 class _Graph:
-    """Reachability between atomic states, through all and through explicit transitions."""
+    """Reachability between atomic states, through all and through explicit transitions.
+
+    Entering a state enters its default descendants (every region of a parallel state);
+    a transition on ``done.state.<id>`` counts as a way out of the final states below
+    ``<id>`` only.
+    """
 
     def __init__(self, d: WorkflowDefinition) -> None:
         self.d = d
-        self.leaves = [n for n in d.state_names if not d.children(n)]
-        self.reachable = self._reachable_names()
+        self.leaves = [n for n in d.state_names if _is_atomic(d, n)]
+        self.reachable = reachable(d)
         explicit = {leaf: self._targets(leaf) for leaf in self.leaves}
         predecessors: dict[str, set[str]] = {leaf: set() for leaf in self.leaves}
         for leaf, targets in explicit.items():
@@ -90,47 +108,36 @@ class _Graph:
                 explicit[leaf] |= predecessors[leaf]
         self.explicit = explicit
 
-    def _reachable_names(self) -> set[str]:
-        d = self.d
-        seen: set[str] = set()
-        todo = [d.initial_state]
-        while todo:
-            name = todo.pop()
-            if name in seen or name == PREVIOUS_STATE:
-                continue
-            seen.add(name)
-            todo.extend(d.ancestors(name))
-            todo.extend(d.children(name))
-            todo.extend(target for t in d.transitions if t.source == name for target in t.targets)
-        return seen
-
     def chain(self, leaf: str) -> list[TransitionDef]:
         """The transitions that handle events in ``leaf``: its own, then its ancestors'."""
         return [
             t for name in (leaf, *self.d.ancestors(leaf)) for t in self.d.transitions_from(name)
         ]
 
-    def descend(self, name: str) -> str:
-        while children := self.d.children(name):
-            name = self.d.state(name).initial or children[0]
-        return name
+    def descend(self, name: str) -> set[str]:
+        """The atomic states a transition to ``name`` makes active."""
+        entered: set[str] = set()
+        enter(self.d, name, entered)
+        return {leaf for leaf in entered if _is_atomic(self.d, leaf)}
 
     def _targets(self, leaf: str) -> set[str]:
+        final = self.d.state(leaf).final
         return {
-            self.descend(target)
+            entered
             for t in self.chain(leaf)
-            if not t.implicit
+            if not t.implicit and (final or not t.event.startswith(DONE_PREFIX))
             for target in t.targets
             if target != PREVIOUS_STATE
+            for entered in self.descend(target)
         }
 
     def _returns(self, leaf: str) -> bool:
         return any(not t.implicit and t.target == PREVIOUS_STATE for t in self.chain(leaf))
 
-    def forward(self, start: str) -> set[str]:
+    def forward(self, start: Iterable[str]) -> set[str]:
         """The atomic states explicit transitions lead to from ``start`` (itself included)."""
-        seen = {start}
-        todo = [start]
+        seen = set(start)
+        todo = list(seen)
         while todo:
             for target in self.explicit[todo.pop()] - seen:
                 seen.add(target)
@@ -150,6 +157,11 @@ class _Graph:
         return done
 
 
+def _is_atomic(d: WorkflowDefinition, name: str) -> bool:
+    s = d.state(name)
+    return s.history is None and not s.parallel and not real_children(d, name)
+
+
 def _unreachable(
     d: WorkflowDefinition, graph: _Graph, severity: Literal["error", "warning"]
 ) -> Iterator[DefinitionProblem]:
@@ -167,7 +179,8 @@ def _dead_ends(d: WorkflowDefinition) -> Iterator[DefinitionProblem]:
     sources = {t.source for t in d.transitions if not t.implicit}
     for s in d.states:
         has_exit = any(name in sources for name in (s.name, *d.ancestors(s.name)))
-        if not s.terminal and not has_exit and not d.children(s.name):
+        ends = s.terminal or s.final or s.history is not None
+        if not ends and not has_exit and _is_atomic(d, s.name):
             yield DefinitionProblem(
                 f"state {s.name!r} is not terminal and has no way out",
                 workflow=d.name,
@@ -183,8 +196,7 @@ def _terminal_problems(
 ) -> Iterator[DefinitionProblem]:
     if not d.terminal_states:
         return
-    start = graph.descend(d.initial_state)
-    if not any(d.is_terminal(leaf) for leaf in graph.forward(start)):
+    if not any(d.is_terminal(leaf) for leaf in graph.forward(graph.descend(d.initial_state))):
         yield DefinitionProblem(
             "no terminal state can be reached",
             workflow=d.name,
@@ -196,7 +208,7 @@ def _terminal_problems(
         if leaf in graph.reachable and leaf not in finishing and leaf not in dead:
             yield DefinitionProblem(
                 f"state {leaf!r} cannot lead to a terminal state (from it the workflow "
-                f"reaches only {sorted(graph.forward(leaf))})",
+                f"reaches only {sorted(graph.forward([leaf]))})",
                 workflow=d.name,
                 state=leaf,
                 severity=severity,
@@ -272,7 +284,7 @@ def _timeout_problems(
 
 
 def _leaves_under(d: WorkflowDefinition, name: str) -> list[str]:
-    children = d.children(name)
+    children = real_children(d, name)
     if not children:
         return [name]
     return [leaf for child in children for leaf in _leaves_under(d, child)]
@@ -313,6 +325,7 @@ def _failure_reaches_retry(d: WorkflowDefinition, graph: _Graph, name: str) -> b
             first = next((t for t in graph.chain(leaf) if t.event == event), None)
             if first is None or first.target is None or first.target == PREVIOUS_STATE:
                 continue
-            if any(t.event == RETRY for t in graph.chain(graph.descend(first.target))):
-                return True
+            for entered in graph.descend(first.target):
+                if any(t.event == RETRY for t in graph.chain(entered)):
+                    return True
     return False

@@ -173,7 +173,31 @@ def draw_events(draw, names):
         on[event] = [
             {"target": t, "guard": f"context.n == {k}"} for k, t in enumerate(targets[:-1])
         ] + [targets[-1]]
+        if draw(st.booleans()):
+            on[event][-1] = {"target": targets[-1], "type": draw(st.sampled_from(TYPES))}
     return on
+
+
+TYPES = ["internal", "external"]
+
+
+def draw_fork(draw, states, name, after, spare):
+    """Make ``name`` a parallel state of two regions (each: a busy state, then a final one),
+    done into ``after``; a region may get a history state that ``name`` targets."""
+    states[name]["parallel"] = True
+    states[name]["on_done"] = states[name].pop("next_on_success", after)
+    for region, busy, final, history in (spare[0:4], spare[4:8]):
+        states[region] = {"parent": name}
+        states[busy] = {"parent": region, "next_on_success": final}
+        states[final] = {"parent": region, "final": True}
+        if draw(st.booleans()):
+            states[history] = {
+                "parent": region,
+                "history": draw(st.sampled_from(["shallow", "deep"])),
+            }
+            if draw(st.booleans()):
+                states[history]["default"] = final
+            states[busy].setdefault("on", {})["back"] = history
 
 
 @st.composite
@@ -198,6 +222,10 @@ def valid_documents(draw):
         if on:
             state["on"] = on
         states[name] = state
+    spare = [f"{names[0]}_{k}" for k in range(8)]
+    fork = draw(st.integers(-1, len(names) - 2))
+    if fork >= 0 and not set(spare) & set(names):
+        draw_fork(draw, states, names[fork], names[fork + 1], spare)
     workflow = {"initial_state": names[0], "states": states}
     if draw(st.booleans()):
         workflow["description"] = draw(DESCRIPTIONS)

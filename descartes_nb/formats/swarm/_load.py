@@ -6,18 +6,29 @@ The format (README.md and ``notebooks/workflows/swarm.toml`` show examples)::
     [workflow.<name>.states.<state>]
                                  terminal, description, parent, initial, timeout, retry,
                                  next_on_success (event "success"), next_on_failure
-                                 (event "failure"), on = { <event> = <target>, ... }
+                                 (event "failure"), on = { <event> = <target>, ... },
+                                 parallel, final, history ("shallow" or "deep"),
+                                 default, on_done (event "done.state.<state>")
 
 A target is a state name (or ``"@previous"``: the state the workflow came from), a table
-``{ target = "...", guard = "..." }``, or a list of those tried in order. A guard is an
-expression over ``context`` and ``data`` (see ``guards/_parser.py``) or the name of a guard
-passed to ``load_definitions(..., guards=)``. Durations read ``"30m"``, ``"1h30m"``, ``"250ms"``.
+``{ target = "...", guard = "...", type = "internal" }`` (guard and type optional; type is
+``"external"`` by default), or a list of those tried in order. A guard is an expression over
+``context`` and ``data`` (see ``guards/_parser.py``) or the name of a guard passed to
+``load_definitions(..., guards=)``. Durations read ``"30m"``, ``"1h30m"``, ``"250ms"``.
 
-Failure is uniform (unless ``uniform_failure = false``): every non-terminal top-level state,
-and every state with ``next_on_failure``, accepts ``Fail`` and ``Timeout``, going where
-``next_on_failure`` says or else to a terminal ``Failed`` state that is added when the
-workflow has none; ``Retry`` leaves ``Failed`` for the state the failure happened in. These
-transitions are marked ``implicit``.
+Statecharts: ``parallel = true`` makes a state's children regions, active at once;
+``final = true`` marks a state that completes its parent (at the top: like ``terminal``);
+``history`` makes a pseudo-state child that re-enters what its parent last had active,
+``default`` when nothing is remembered yet; ``on_done`` is taken when the state is done (a
+final child entered; for a parallel state, every region in a final state).
+
+Failure is uniform (unless ``uniform_failure = false``): every non-terminal, non-final
+top-level state (parallel ones included, so a ``Fail`` in any region leaves the parallel
+state as a whole), and every state with ``next_on_failure``, accepts ``Fail`` and
+``Timeout``, going where ``next_on_failure`` says or else to a terminal ``Failed`` state that
+is added when the workflow has none; ``Retry`` leaves ``Failed`` for the state the failure
+happened in. Children without ``next_on_failure`` let failures bubble to their ancestors.
+These transitions are marked ``implicit``.
 """
 
 from __future__ import annotations

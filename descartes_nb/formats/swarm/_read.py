@@ -107,6 +107,12 @@ class WorkflowReader:
                     here.at("parent"),
                     f"unknown parent {parent!r} ({suggest(parent, names)}{known})",
                 )
+            default = p.state.default
+            if default is not None and default not in names:
+                self.report.add(
+                    here.at("default"),
+                    f"unknown default {default!r} ({suggest(default, names)}{known})",
+                )
             children = [q.state.name for q in parsed if q.state.parent == p.state.name]
             if child is not None and child not in children:
                 self.report.add(

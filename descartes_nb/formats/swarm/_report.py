@@ -103,11 +103,10 @@ class Reporter:
         """Report every key of ``table`` that is not in ``allowed``."""
         for key in table:
             if key not in allowed:
-                note = "parallel states are not supported yet; " if key == "parallel" else ""
                 where = place.at(key)
                 self.add(
                     where,
-                    f"unknown key {where.key!r} ({note}{suggest(key, allowed)}"
+                    f"unknown key {where.key!r} ({suggest(key, allowed)}"
                     f"allowed: {', '.join(allowed)})",
                     with_key=False,
                 )
@@ -132,6 +131,19 @@ class Reporter:
             self.add(place.at(key), f"must be {what}, got {show(value)}")
             return None
         return value
+
+    def choice(
+        self, table: Mapping[str, Any], key: str, allowed: Sequence[str], place: Place
+    ) -> Any:
+        """``table[key]`` if it is one of the strings ``allowed``; otherwise reported, None."""
+        text = self.value(table, key, (str,), place, " or ".join(map(repr, allowed)))
+        if text is None or text in allowed:
+            return text
+        self.add(
+            place.at(key),
+            f"unknown {key} {text!r} ({suggest(text, allowed)}allowed: {list(allowed)})",
+        )
+        return None
 
     def duration(self, table: Mapping[str, Any], key: str, place: Place) -> timedelta | None:
         """A positive duration such as ``"30m"`` at ``table[key]``, or None (reported)."""

@@ -11,7 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ...core._definition import PREVIOUS_STATE, Guard, RetryPolicy, StateDef, TransitionDef
+from ...core._definition import (
+    DONE_PREFIX,
+    PREVIOUS_STATE,
+    Guard,
+    RetryPolicy,
+    StateDef,
+    TransitionDef,
+)
 from ...core._events import FAILURE_EVENTS, RETRY, ROLLBACK
 from ...errors import DefinitionError
 from ._report import Place, Reporter, show, suggest
@@ -26,16 +33,23 @@ STATE_KEYS: Final = (
     "description",
     "parent",
     "initial",
+    "parallel",
+    "final",
+    "history",
+    "default",
     "timeout",
     "retry",
     "next_on_success",
     "next_on_failure",
+    "on_done",
     "on",
 )
 RETRY_KEYS: Final = ("max_attempts", "backoff", "initial", "max", "jitter")
 EVENT_KEYS: Final[Mapping[str, str]] = {"next_on_success": "success", "next_on_failure": "failure"}
 MAX_ATTEMPTS: Final = 1000
-_TARGET_KEYS: Final = ("target", "guard")
+_TARGET_KEYS: Final = ("target", "guard", "type")
+_TYPES: Final = ("external", "internal")
+_HISTORY_KINDS: Final = ("shallow", "deep")
 _BACKOFFS: Final = ("exponential", "fixed")
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NOT_GUARD_NAMES: Final = frozenset({"context", "data", "true", "false", "null"})
@@ -70,18 +84,23 @@ class StateReader:
             report.add(place, f"must be a table, got {show(table)}")
             return None
         report.unknown_keys(table, STATE_KEYS, place)
+        flag = "true or false"
         parsed = ParsedState(
             StateDef(
                 name,
-                terminal=report.value(table, "terminal", (bool,), place, "true or false") or False,
+                terminal=report.value(table, "terminal", (bool,), place, flag) or False,
                 description=report.value(table, "description", (str,), place, "a string") or "",
                 parent=report.value(table, "parent", (str,), place, "a state name"),
                 initial=report.value(table, "initial", (str,), place, "the name of a child"),
                 timeout=report.duration(table, "timeout", place),
                 retry=self.retry(table, place),
+                parallel=report.value(table, "parallel", (bool,), place, flag) or False,
+                final=report.value(table, "final", (bool,), place, flag) or False,
+                history=report.choice(table, "history", _HISTORY_KINDS, place),
+                default=report.value(table, "default", (str,), place, "a state name"),
             )
         )
-        for key, event in EVENT_KEYS.items():
+        for key, event in (*EVENT_KEYS.items(), ("on_done", DONE_PREFIX + name)):
             if key in table:
                 found = self.transitions(parsed, place.at(key), table[key], event)
                 if event == "failure":
@@ -126,23 +145,26 @@ class StateReader:
     def transition(
         self, state: str, event: str, item: object, place: Place
     ) -> TransitionDef | None:
-        """Read one target: a state name or ``{ target = ..., guard = ... }``."""
+        """Read one target: a state name or ``{ target = ..., guard = ..., type = ... }``."""
         if isinstance(item, str):
             return TransitionDef(state, event, item)
         if not isinstance(item, dict):
             self.report.add(
                 place,
-                "must be a state name, a table { target = ..., guard = ... } or an array "
-                f"of them, got {show(item)}",
+                "must be a state name, a table { target = ..., guard = ..., type = ... } or "
+                f"an array of them, got {show(item)}",
             )
             return None
-        self.report.unknown_keys(item, _TARGET_KEYS, place)
-        target = self.report.value(item, "target", (str,), place, "a state name", required=True)
-        text = self.report.value(item, "guard", (str,), place, "a guard expression or name")
+        report = self.report
+        report.unknown_keys(item, _TARGET_KEYS, place)
+        target = report.value(item, "target", (str,), place, "a state name", required=True)
+        text = report.value(item, "guard", (str,), place, "a guard expression or name")
         guard = None if text is None else self.guard(text, place.at("guard"))
+        kind = report.choice(item, "type", _TYPES, place)
         if target is None or (text is not None and guard is None):
             return None
-        return TransitionDef(state, event, target, guard, None if text is None else text.strip())
+        label = None if text is None else text.strip()
+        return TransitionDef(state, event, target, guard, label, internal=kind == "internal")
 
     def guard(self, text: str, place: Place) -> Guard | None:
         """A registered guard named ``text``, or ``text`` parsed as an expression."""
@@ -221,7 +243,7 @@ def _implicit(p: ParsedState) -> list[TransitionDef]:
     if s.name == FAILED:
         retry = TransitionDef(FAILED, RETRY, PREVIOUS_STATE, implicit=True)
         return [] if RETRY in written else [retry]
-    if s.terminal or (s.parent is not None and not p.failure):
+    if s.terminal or s.final or s.history or (s.parent is not None and not p.failure):
         return []  # a child without next_on_failure lets failures bubble to its parent
     targets = list(p.failure)
     if not targets or targets[-1].guard is not None:

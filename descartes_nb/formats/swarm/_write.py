@@ -11,7 +11,13 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from ...core._definition import RetryPolicy, StateDef, TransitionDef, WorkflowDefinition
+from ...core._definition import (
+    DONE_PREFIX,
+    RetryPolicy,
+    StateDef,
+    TransitionDef,
+    WorkflowDefinition,
+)
 from ...core._duration import format_duration
 from ...errors import DefinitionError
 from ._state import EVENT_KEYS
@@ -90,15 +96,26 @@ def _state(header: str, s: StateDef, d: WorkflowDefinition) -> list[str]:
         "terminal": "true" if s.terminal else None,
         "parent": None if s.parent is None else _string(s.parent),
         "initial": None if s.initial is None else _string(s.initial),
+        "parallel": "true" if s.parallel else None,
+        "final": "true" if s.final else None,
+        "history": None if s.history is None else _string(s.history),
+        "default": None if s.default is None else _string(s.default),
         "timeout": None if s.timeout is None else _string(format_duration(s.timeout)),
         "retry": None if s.retry is None else _retry(s.retry),
     }
     lines += [f"{key} = {value}" for key, value in values.items() if value is not None]
+    if s.raise_on_entry or s.raise_on_exit:
+        raise DefinitionError(
+            f"state {s.name!r} raises events on entry or exit, which Swarm.toml cannot "
+            "write (SCXML can: to_scxml)",
+            workflow=d.name,
+            state=s.name,
+        )
     events: dict[str, list[TransitionDef]] = {}
     for t in d.transitions:
         if t.source == s.name and not t.implicit:
             events.setdefault(t.event, []).append(t)
-    for event, key in _KEY_OF_EVENT.items():
+    for event, key in (*_KEY_OF_EVENT.items(), (DONE_PREFIX + s.name, "on_done")):
         if event in events:
             lines.append(f"{key} = {_targets(events.pop(event))}")
     if events:
@@ -123,14 +140,20 @@ def _targets(group: list[TransitionDef]) -> str:
 
 
 def _target(t: TransitionDef) -> str:
-    if t.target is None or t.more_targets:
+    if t.target is None or t.more_targets or t.is_eventless or t.raises:
         raise DefinitionError(
             f"transition {t.source!r} --{t.event!r}--> {list(t.targets)!r}: Swarm.toml "
-            "writes transitions with exactly one target"
+            "writes transitions with an event and exactly one target, raising no events "
+            "(SCXML writes the others: to_scxml)",
+            state=t.source,
+            key=t.event,
         )
-    if t.guard is None:
-        return _string(t.target)
-    return f"{{ target = {_string(t.target)}, guard = {_string(t.guard_text or '')} }}"
+    parts = [f"target = {_string(t.target)}"]
+    if t.guard is not None:
+        parts.append(f"guard = {_string(t.guard_text or '')}")
+    if t.internal:
+        parts.append('type = "internal"')
+    return _string(t.target) if len(parts) == 1 else "{ " + ", ".join(parts) + " }"
 
 
 def _key(name: str) -> str:
