@@ -52,6 +52,8 @@ from .recovery import RecoveryFailure, RecoveryReport, WorkflowRecovery
 from .store._batch import StoreStats
 from .store._checkpoint import Checkpoint
 from .store._config import StateStoreConfig
+from .store._open import open_store
+from .store._postgres import PostgresWorkflowStore
 from .store._sqlite import SqliteWorkflowStore
 from .sync import run_sync
 
@@ -75,6 +77,7 @@ __all__ = [
     "InvalidTransitionError",
     "ManualClock",
     "OrchestratorError",
+    "PostgresWorkflowStore",
     "RecoveryError",
     "RecoveryFailure",
     "RecoveryReport",
@@ -110,6 +113,7 @@ __all__ = [
     "__version__",
     "load_definitions",
     "load_scxml",
+    "open_store",
     "run_sync",
     "to_scxml",
     "to_toml",

@@ -13,10 +13,11 @@ import pandas as pd
 from ..core._definition import WorkflowDefinition
 from ..core._events import ROLLBACK
 from ._definitions import Definitions, checked_definitions, definition_named, the_definition
-from ._diagram import draw
 from ._digraph import Diagram
+from ._draw import draw
 from ._frames import HISTORY_COLUMNS, definition_names
-from ._model import Move, Observation, build_model, classify
+from ._layout import build_model
+from ._model import Move, Observation, classify
 
 _MOVE: Final = ["from_state", "event", "to_state"]
 PM4PY_CASE: Final = "case:concept:name"

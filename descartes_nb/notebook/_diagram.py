@@ -1,20 +1,16 @@
 """graph_model() (pure) -> diagram(): a workflow drawn as a graphviz.Digraph.
 
-Every piece of user text (state and event names, guards, descriptions, workflow ids) reaches
-DOT through ``_text()``, which disables backslash escapes and HTML-like labels, so that it
-is drawn as the characters it is and cannot change the graph.
+What a machine or snapshot adds to its definition's picture (its configuration, the
+transitions it could take now, what it took) is gathered here; ``_layout`` lays it out and
+``_draw`` writes the DOT.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Collection, Mapping
-from typing import Final, Literal, cast
+from typing import Literal
 
-import graphviz
-
-from ..core import _engine as engine
 from ..core._definition import TransitionDef, WorkflowDefinition
 from ..core._handlers import call_guard
 from ..core._jsonvalue import JSONValue
@@ -24,15 +20,9 @@ from ..core._serialization import SerializedWorkflow
 from ..errors import HandlerError
 from ._definitions import Definitions, definition_named, the_definition
 from ._digraph import Diagram
-from ._model import (
-    GraphModel,
-    Move,
-    Observation,
-    StateCluster,
-    StateNode,
-    TransitionEdge,
-    build_model,
-)
+from ._draw import draw
+from ._layout import build_model
+from ._model import GraphModel, Move, Observation
 
 Drawable = (
     WorkflowDefinition
@@ -41,36 +31,6 @@ Drawable = (
     | Mapping[str, WorkflowDefinition]
 )
 """What ``diagram`` draws: a definition (or a mapping holding one), a machine or a snapshot."""
-
-_FONT: Final = "Helvetica"  # graphviz-pure has metrics for it; SVG falls back to sans-serif
-_INK: Final = "#37474f"
-_MUTED: Final = "#b0bec5"
-_MUTED_TEXT: Final = "#90a4ae"
-_LAST: Final = "#1565c0"
-_WRONG: Final = "#c62828"
-_UNDO: Final = "#7e57c2"
-_ACTIVE_FILL: Final = "#ffe082"
-_ACTIVE_CLUSTER_FILL: Final = "#fff8e1"
-
-_GRAPH: Final = {"fontname": _FONT, "fontsize": "12", "labelloc": "t", "compound": "true"}
-_NODE: Final = {
-    "shape": "box",
-    "style": "rounded",
-    "fontname": _FONT,
-    "fontsize": "11",
-    "color": _INK,
-    "fontcolor": _INK,
-    "penwidth": "1.2",
-    "margin": "0.12,0.06",
-    "height": "0.4",
-}
-_EDGE: Final = {
-    "fontname": _FONT,
-    "fontsize": "10",
-    "color": _INK,
-    "fontcolor": _INK,
-    "arrowsize": "0.8",
-}
 
 
 def diagram(
@@ -152,15 +112,14 @@ def graph_model(
         recorded = zip(columns["from_state"], columns["event"], columns["to_state"], strict=True)
         return build_model(
             obj.definition,
-            _observe(obj.workflow_id, obj.definition, obj.state, obj.context, list(recorded)),
+            _observe(obj.workflow_id, obj.definition, obj.configuration, obj, list(recorded)),
             collapse,
         )
     if isinstance(obj, SerializedWorkflow):
         defn = _snapshot_definition(obj, definition)
         moves = [(e.from_state, e.event, e.to_state) for e in obj.history]
-        return build_model(
-            defn, _observe(obj.workflow_id, defn, obj.state, obj.context, moves), collapse
-        )
+        active = _snapshot_configuration(obj, defn)
+        return build_model(defn, _observe(obj.workflow_id, defn, active, obj, moves), collapse)
     raise TypeError(
         "graph_model() draws a WorkflowDefinition (or a mapping holding one), a "
         f"WorkflowStateMachine or a SerializedWorkflow, got {type(obj).__name__} {obj!r:.80}"
@@ -185,36 +144,66 @@ def _snapshot_definition(
     return definition
 
 
+def _snapshot_configuration(
+    sw: SerializedWorkflow, definition: WorkflowDefinition
+) -> frozenset[str]:
+    """A snapshot's configuration: as stored, or entered from its state by default."""
+    stored = getattr(sw, "configuration", None)  # snapshots of statecharts carry it
+    if stored:
+        return frozenset(map(str, stored))
+    d = definition
+    active = {sw.state, *d.ancestors(sw.state)}
+    todo = [sw.state]
+    while todo:  # a compound state enters its initial child, a parallel one every region
+        parent = d.state(todo.pop())
+        children = [c for c in d.children(parent.name) if not d.state(c).is_pseudo]
+        if children:
+            entered = children if parent.parallel else [parent.initial or children[0]]
+            active.update(entered)
+            todo.extend(entered)
+    return frozenset(active)
+
+
 def _observe(
     workflow_id: str,
     definition: WorkflowDefinition,
-    state: str,
-    context: Mapping[str, JSONValue],
+    active: frozenset[str],
+    workflow: WorkflowStateMachine | SerializedWorkflow,
     moves: list[Move],
 ) -> Observation:
     return Observation(
-        title=f"{workflow_id} ({definition.name}): {state}",
-        active=engine.configuration_of(definition, state),
-        enabled=enabled_transitions(workflow_id, definition, state, context),
+        title=f"{workflow_id} ({definition.name}): {workflow.state}",
+        active=active,
+        enabled=enabled_transitions(workflow_id, definition, active, workflow.context),
         counts=Counter(moves),
         last=moves[-1] if moves else None,
     )
 
 
 def enabled_transitions(
-    workflow_id: str, definition: WorkflowDefinition, state: str, context: Mapping[str, JSONValue]
+    workflow_id: str,
+    definition: WorkflowDefinition,
+    active: frozenset[str],
+    context: Mapping[str, JSONValue],
 ) -> frozenset[int]:
     """Indexes of the transitions each event would take now (guards see no event data).
 
+    In each active atomic state (one per region of a parallel state), an event takes the
+    first transition, from the state outwards through its ancestors, whose guard allows.
     A guard that raises counts as false here: a diagram shows, it does not fail.
     """
     index = {id(t): i for i, t in enumerate(definition.transitions)}
+    atomic = [s for s in definition.state_names if s in active and not definition.children(s)]
     enabled: set[int] = set()
-    for event in definition.events:
-        for t, _ in engine.candidates(definition, state, event):
-            if t.guard is None or _guard_allows(t, context, workflow_id, state):
-                enabled.add(index[id(t)])
-                break
+    for state in atomic:
+        taken: set[str] = set()
+        for name in (state, *definition.ancestors(state)):
+            for t in definition.transitions_from(name):
+                if t.event in taken:
+                    continue
+                if t.guard is None or _guard_allows(t, context, workflow_id, state):
+                    taken.add(t.event)
+                    enabled.add(index[id(t)])
     return frozenset(enabled)
 
 
@@ -234,100 +223,3 @@ def _guard_allows(
         )
     except HandlerError:
         return False
-
-
-def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> Diagram:
-    """Draw a ``GraphModel`` (see ``diagram``).
-
-    Raises:
-        ValueError: ``direction`` is not ``"LR"`` or ``"TB"``.
-    """
-    if direction not in ("LR", "TB"):
-        raise ValueError(f"direction must be 'LR' or 'TB', got {direction!r}")
-    graph = Diagram(
-        "workflow",
-        format="svg",  # what every renderer writes (graphviz-pure has no pdf)
-        graph_attr={**_GRAPH, "rankdir": direction, "label": _text(model.title)},
-        node_attr=_NODE,
-        edge_attr=_EDGE,
-    )
-    graph.node("start", "", shape="point", width="0.16", color=_INK, tooltip="start")
-    start_attrs = {"lhead": model.initial_cluster} if model.initial_cluster else {}
-    graph.edge("start", model.initial, **start_attrs)
-    _draw_states(graph, model, None)
-    for edge in model.edges:
-        graph.edge(edge.source, edge.target, _text(edge.label), **_edge_attrs(edge))
-    return graph
-
-
-def _draw_states(graph: Diagram, model: GraphModel, cluster: str | None) -> None:
-    """Draw the nodes and clusters directly inside ``cluster`` (None: the top level)."""
-    for node in model.nodes:
-        if node.cluster == cluster:
-            graph.node(node.id, _text("\n".join(node.lines)), **_node_attrs(node))
-    for inner in model.clusters:
-        if inner.parent == cluster:
-            with graph.subgraph(name=inner.id) as sub:
-                sub.attr(**_cluster_attrs(inner))
-                _draw_states(sub, model, inner.id)
-
-
-def _node_attrs(node: StateNode) -> dict[str, str]:
-    styles = ["rounded"]
-    attrs = {"tooltip": _text(node.tooltip)}
-    if node.terminal:
-        attrs["peripheries"] = "2"
-    if node.collapsed:
-        styles.append("dashed")
-    if node.active:
-        styles.append("filled")
-        attrs.update(fillcolor=_ACTIVE_FILL, penwidth="2")
-    if not node.known:
-        styles.append("dashed")
-        attrs.update(color=_WRONG, fontcolor=_WRONG)
-    attrs["style"] = ",".join(dict.fromkeys(styles))
-    return attrs
-
-
-def _cluster_attrs(cluster: StateCluster) -> dict[str, str]:
-    attrs = {
-        "label": _text(cluster.state),
-        "tooltip": _text(cluster.tooltip),
-        "style": "rounded",
-        "color": _MUTED_TEXT,
-        "fontcolor": _INK,
-        "labeljust": "l",
-    }
-    if cluster.active:
-        attrs.update(style="rounded,filled", fillcolor=_ACTIVE_CLUSTER_FILL, color=_INK)
-    return attrs
-
-
-def _edge_attrs(edge: TransitionEdge) -> dict[str, str]:
-    attrs: dict[str, str] = {"tooltip": _text(edge.tooltip)}
-    if edge.ltail:
-        attrs["ltail"] = edge.ltail
-    if edge.lhead:
-        attrs["lhead"] = edge.lhead
-    if edge.count:
-        attrs["penwidth"] = f"{1.2 + min(3.0, math.log2(1 + edge.count)):.2f}"
-    attrs.update(_KIND_STYLE.get(edge.kind, {}))
-    if edge.enabled is False and edge.kind == "defined":
-        attrs.update(color=_MUTED, fontcolor=_MUTED_TEXT)
-    if edge.last:
-        width = float(attrs.get("penwidth", "1.2")) + 1
-        attrs.update(color=_LAST, fontcolor=_LAST, penwidth=f"{width:.2f}")
-    return attrs
-
-
-_KIND_STYLE: Final[Mapping[str, Mapping[str, str]]] = {
-    "undo": {"style": "dashed", "color": _UNDO, "fontcolor": _UNDO},
-    "internal": {"style": "dotted"},
-    "undefined": {"style": "bold", "color": _WRONG, "fontcolor": _WRONG},
-}
-
-
-def _text(value: str) -> str:
-    """User text as a DOT string that means exactly its characters (newlines kept)."""
-    lines = [graphviz.escape(line) for line in str(value).split("\n")]
-    return cast(str, graphviz.nohtml("\\n".join(lines)))  # a str subclass graphviz knows
