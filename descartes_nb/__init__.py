@@ -50,6 +50,8 @@ from .recovery import RecoveryFailure, RecoveryReport, WorkflowRecovery
 from .store._batch import StoreStats
 from .store._checkpoint import Checkpoint
 from .store._config import StateStoreConfig
+from .store._open import open_store
+from .store._postgres import PostgresWorkflowStore
 from .store._sqlite import SqliteWorkflowStore
 from .sync import run_sync
 
@@ -73,6 +75,7 @@ __all__ = [
     "InvalidTransitionError",
     "ManualClock",
     "OrchestratorError",
+    "PostgresWorkflowStore",
     "RecoveryError",
     "RecoveryFailure",
     "RecoveryReport",
@@ -107,6 +110,7 @@ __all__ = [
     "WorkflowStore",
     "__version__",
     "load_definitions",
+    "open_store",
     "run_sync",
     "to_toml",
     "validate",
