@@ -43,6 +43,8 @@ from .errors import (
     WorkflowError,
     WorkflowNotFoundError,
 )
+from .formats.scxml._load import load_scxml
+from .formats.scxml._write import to_scxml
 from .formats.swarm._load import load_definitions
 from .formats.swarm._write import to_toml
 from .orchestrator import BroadcastResult, WorkflowOrchestrator
@@ -110,8 +112,10 @@ __all__ = [
     "WorkflowStore",
     "__version__",
     "load_definitions",
+    "load_scxml",
     "open_store",
     "run_sync",
+    "to_scxml",
     "to_toml",
     "validate",
 ]
