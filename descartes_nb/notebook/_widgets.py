@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import ipywidgets
 
+from ..core._definition import DONE_PREFIX
 from ..core._events import FAIL, ROLLBACK, WorkflowEvent
 from ..core._history import StateHistoryEntry
 from ..core._jsonvalue import JSONValue
@@ -17,6 +18,7 @@ from ..core._machine import WorkflowStateMachine
 from ..core._serialization import SerializedWorkflow
 from ..orchestrator import WorkflowOrchestrator
 from ._diagram import diagram
+from ._moves import configuration_before
 from ._tasks import show_message, spawn
 
 _TABLE_STYLE: Final = "border-collapse:collapse;font-size:12px"
@@ -191,8 +193,9 @@ class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untype
 
 
 def _event_names(sm: WorkflowStateMachine) -> list[str]:
-    names = list(dict.fromkeys(t.event for t in sm.definition.transitions))
-    return [*names, ROLLBACK]
+    """Every event a user may process: the chart's own (eventless, done.state.*) aside."""
+    names = dict.fromkeys(t.event for t in sm.definition.transitions)
+    return [n for n in names if n and not n.startswith(DONE_PREFIX)] + [ROLLBACK]
 
 
 class HistoryPlayer(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
@@ -248,6 +251,12 @@ class HistoryPlayer(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         kept = tuple(entries[:step])
         last = kept[-1] if kept else None
         first = entries[0]
+        if last is not None:
+            configuration, memory = last.configuration, last.memory
+        else:  # what the first entry started in (empty for a flat definition: its state)
+            configuration = _before(first)
+            before = self.sm.history.move_before(0)
+            memory = before.memory if before is not None else ()
         return SerializedWorkflow(
             workflow_id=live.workflow_id,
             definition=live.definition,
@@ -261,6 +270,8 @@ class HistoryPlayer(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             max_history=live.max_history,
             transition_count=last.seq if last else first.seq - 1,
             history=kept,
+            configuration=configuration,
+            memory=memory,
         )
 
     def show(self, step: int) -> None:
@@ -276,6 +287,12 @@ class HistoryPlayer(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         """Stop following the workflow and close the widgets."""
         self._unsubscribe()
         super().close()
+
+
+def _before(entry: StateHistoryEntry) -> frozenset[str]:
+    if not entry.configuration:
+        return frozenset()
+    return configuration_before(entry.configuration, entry.exited, entry.entered)
 
 
 def _entry_html(entry: StateHistoryEntry | None, step: int, steps: int) -> str:
