@@ -43,6 +43,8 @@ from .errors import (
     WorkflowError,
     WorkflowNotFoundError,
 )
+from .formats.scxml._load import load_scxml
+from .formats.scxml._write import to_scxml
 from .formats.swarm._load import load_definitions
 from .formats.swarm._write import to_toml
 from .orchestrator import BroadcastResult, WorkflowOrchestrator
@@ -50,6 +52,8 @@ from .recovery import RecoveryFailure, RecoveryReport, WorkflowRecovery
 from .store._batch import StoreStats
 from .store._checkpoint import Checkpoint
 from .store._config import StateStoreConfig
+from .store._open import open_store
+from .store._postgres import PostgresWorkflowStore
 from .store._sqlite import SqliteWorkflowStore
 from .sync import run_sync
 
@@ -73,6 +77,7 @@ __all__ = [
     "InvalidTransitionError",
     "ManualClock",
     "OrchestratorError",
+    "PostgresWorkflowStore",
     "RecoveryError",
     "RecoveryFailure",
     "RecoveryReport",
@@ -107,7 +112,10 @@ __all__ = [
     "WorkflowStore",
     "__version__",
     "load_definitions",
+    "load_scxml",
+    "open_store",
     "run_sync",
+    "to_scxml",
     "to_toml",
     "validate",
 ]

@@ -152,3 +152,30 @@ def test_import_descartes_nb_loads_no_notebook_package():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_descartes_nb_works_without_asyncpg_until_a_postgres_store_opens():
+    """asyncpg is the postgres extra: importing the library, naming a PostgreSQL store and
+    using SQLite never import it; opening a PostgreSQL store without it says what to install."""
+    code = (
+        "import sys, asyncio\n"
+        "sys.modules['asyncpg'] = None  # as if it were not installed\n"
+        "import descartes_nb as dn\n"
+        "store = dn.open_store('postgresql://ana:secret@127.0.0.1:1/flows')\n"
+        "print(type(store).__name__, store.url)\n"
+        "async def main():\n"
+        "    async with dn.open_store(':memory:') as lite:\n"
+        "        await dn.WorkflowStateMachine('w', store=lite).process_event('Start')\n"
+        "    try:\n"
+        "        await store.open()\n"
+        "    except dn.StoreError as exc:\n"
+        "        print(exc)\n"
+        "asyncio.run(main())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines() == [
+        "PostgresWorkflowStore postgresql://ana:***@127.0.0.1:1/flows",
+        "PostgresWorkflowStore needs asyncpg: pip install 'descartes-nb[postgres]'",
+    ]

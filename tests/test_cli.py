@@ -193,12 +193,31 @@ def test_commands_take_sqlite_urls_as_the_store_does(tmp_path, capsys):
 
 @pytest.mark.parametrize("command", ["demo --db", "history", "recover"])
 def test_commands_refuse_another_url_scheme_in_one_line(tmp_path, capsys, command):
-    args = [*command.split(), "postgresql://localhost/workflows"]
+    args = [*command.split(), "mysql://localhost/workflows"]
     assert main(args) == 1
     assert one_error_line(capsys).startswith(
-        "error: unsupported database URL 'postgresql://localhost/workflows'"
+        "error: unsupported database URL 'mysql://localhost/workflows'"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_history_and_recover_take_a_postgresql_url(pg_db_url, capsys):
+    shown = dn.PostgresWorkflowStore(pg_db_url).url  # the password hidden
+    assert main(["demo", "--db", pg_db_url]) == 0
+    assert f"each change committed to {shown}" in capsys.readouterr().out
+    assert main(["history", pg_db_url]) == 0
+    assert capsys.readouterr().out.startswith(f"7 workflows in {shown}")
+    assert main(["history", pg_db_url, "build-101"]) == 0
+    assert capsys.readouterr().out.startswith("build-101 (lifecycle): Completed")
+    assert main(["recover", pg_db_url]) == 0
+    assert "recovered 7 workflows, 0 failed" in capsys.readouterr().out
+
+
+def test_commands_say_in_one_line_when_postgresql_cannot_be_reached(capsys):
+    assert main(["history", "postgresql://ana:secret@127.0.0.1:1/flows"]) == 1
+    line = one_error_line(capsys)
+    assert line.startswith("error: database 'postgresql://ana:***@127.0.0.1:1/flows' cannot be")
+    assert "secret" not in line
 
 
 def test_version_is_printed_by_the_console_script():

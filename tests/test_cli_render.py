@@ -317,3 +317,20 @@ def test_render_file_without_workflows_has_nothing_to_draw(tmp_path, capsys):
         f"error: {path}: 1 error, nothing drawn\n"
     )
     assert captured.out == ""
+
+
+def test_render_draws_an_scxml_file(tmp_path, capsys):
+    editor = ROOT / "notebooks" / "workflows" / "editor.scxml"
+    out = tmp_path / "editor.dot"
+    assert main(["render", str(editor), "-o", str(out)]) == 0
+    assert out.read_text() == diagram(dn.load_scxml(editor)).source
+    assert capsys.readouterr().out == f"{out}: workflow 'editor' (9 states, dot)\n"
+
+
+def test_render_scxml_that_is_not_xml_cites_the_line(tmp_path, capsys):
+    path = tmp_path / "broken.scxml"
+    path.write_text('<scxml xmlns="http://www.w3.org/2005/07/scxml">\n<state>\n</scxml>\n')
+    assert main(["render", str(path), "-o", str(tmp_path / "out.svg")]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"{path}:3: not well-formed XML: mismatched tag")
+    assert err[1:] == [f"error: {path}: 1 error, nothing drawn"]

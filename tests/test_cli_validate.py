@@ -120,3 +120,30 @@ def test_cli_reports_a_deep_guard_instead_of_crashing(command, tmp_path, capsys)
 async def _write_one_workflow(db) -> None:
     async with dn.SqliteWorkflowStore(db) as store:
         await dn.WorkflowStateMachine("job-1", store=store).process_event("Start")
+
+
+def test_validate_reads_scxml_files_by_their_suffix(capsys):
+    editor = ROOT / "notebooks" / "workflows" / "editor.scxml"
+    assert main(["validate", str(editor)]) == 0
+    assert capsys.readouterr().out == f"{editor}: ok (editor)\n"
+    bad = FIXTURES / "scxml" / "bad_references.scxml"
+    assert main(["validate", str(bad)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(": ", 1)[0] for line in lines] == [f"{bad}:{n}" for n in (3, 6, 10)] + [
+        str(bad)
+    ]
+    assert lines[-1] == f"{bad}: 3 errors"
+
+
+def test_validate_scxml_lint_and_lenient(capsys, tmp_path):
+    path = tmp_path / "chart.scxml"
+    path.write_text(
+        '<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0">\n'
+        '<state id="A"><transition event="go" target="C"/></state>\n'
+        '<state id="B"/>\n<final id="C"/>\n</scxml>\n',
+        encoding="utf-8",
+    )
+    assert main(["validate", str(path)]) == 1
+    assert f"{path}:3: state 'B' cannot be reached" in capsys.readouterr().out
+    assert main(["validate", "--lenient", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"{path}: ok (chart)"

@@ -1,7 +1,8 @@
-"""The database commands of ``descartes-nb``: ``history`` and ``recover`` of a SQLite file.
+"""The database commands of ``descartes-nb``: ``history`` and ``recover`` of a database.
 
-Both take a path or a ``sqlite:///`` URL, open an existing file only, and only read it: not
-a byte of it changes, and it may be on a read-only file system. They report what they find
+Both take a path or a ``sqlite:///`` URL (an existing file only) or a ``postgresql://`` URL,
+and only read it: not a byte of a file changes, and it may be on a read-only file system;
+PostgreSQL is read in read-only transactions. They report what they find
 instead of raising: exit status 1 for a damaged workflow or file, and (as one ``error: ...``
 line) for a missing file, a file that is not a descartes_nb database, or definitions that
 cannot be read. On a damaged file they show every workflow that can still be read and name
@@ -26,9 +27,12 @@ from ..errors import DefinitionError, StateMachineError
 from ..formats.swarm._load import load_definitions
 from ..recovery import WorkflowRecovery
 from ..store._config import database_path
-from ..store._sqlite import SqliteWorkflowStore
+from ..store._open import open_store
+from ..store._pgpool import check_url, shown
 from ._report import BadInput
 from ._swarmfile import declared_guards
+
+_DB_HELP = "a SQLite file written by descartes_nb (or sqlite:/// URL), or a postgresql:// URL"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -69,10 +73,10 @@ async def show_history(db: str, workflow_id: str | None, out: TextIO) -> int:
 
     The status is 1 when a stored workflow cannot be read (it is listed as unreadable).
     """
-    async with SqliteWorkflowStore(db, read_only=True) as store:
+    async with open_store(db, read_only=True) as store:
         if workflow_id is None:
             loaded = await store.load_all_workflows()
-            print(f"{len(loaded)} workflows in {db}", file=out)
+            print(f"{len(loaded)} workflows in {shown_database(db)}", file=out)
             print(_stored_table(loaded), file=out)
             return 1 if any(isinstance(item, StateMachineError) for _, item in loaded) else 0
         header = await store.load_workflow(workflow_id)
@@ -94,10 +98,11 @@ async def recover(
     ``definitions`` are those the workflows may run besides the lifecycle. On a damaged
     file, every workflow that can still be read is rebuilt, and the others are named.
     """
-    async with SqliteWorkflowStore(db, read_only=True) as store:
+    async with open_store(db, read_only=True) as store:
         problems = await store.check_integrity()
         report = await WorkflowRecovery(store, definitions or {}).recover_all_workflows()
-    print(f"integrity check of {db}: {'ok' if not problems else 'FAILED'}", file=out)
+    verdict = "ok" if not problems else "FAILED"
+    print(f"integrity check of {shown_database(db)}: {verdict}", file=out)
     for problem in problems:
         print(f"  {problem}", file=out)
     print(report, file=out)
@@ -162,7 +167,7 @@ def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "only read. Exit status 0; 1 when a workflow cannot be read (it is listed as "
         "unreadable) or the file is not a descartes_nb database.",
     )
-    history.add_argument("db", help="a SQLite file written by descartes_nb (or sqlite:/// URL)")
+    history.add_argument("db", help=_DB_HELP)
     history.add_argument("workflow", nargs="?", help="the workflow whose history to show")
     rebuild = commands.add_parser(
         "recover",
@@ -173,7 +178,7 @@ def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "is sound; 1 when a workflow or the file is damaged, the file is not a descartes_nb "
         "database, or the definitions cannot be read.",
     )
-    rebuild.add_argument("db", help="a SQLite file written by descartes_nb (or sqlite:/// URL)")
+    rebuild.add_argument("db", help=_DB_HELP)
     rebuild.add_argument(
         "--definitions",
         action="append",
@@ -193,13 +198,31 @@ def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
 
 
+def is_postgres(db: str) -> bool:
+    """Whether ``db`` names a PostgreSQL database (a ``postgresql://`` URL)."""
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def shown_database(db: str) -> str:
+    """``db`` as output shows it: a PostgreSQL URL without its password."""
+    return shown(db) if is_postgres(db) else db
+
+
 def check_database(db: str, *, existing: bool) -> None:
-    """Refuse a database argument (a path or a ``sqlite:///`` URL) no store could open.
+    """Refuse a database argument (a path, a ``sqlite:///`` or ``postgresql://`` URL).
+
+    Only what no store could open is refused here.
 
     Raises:
         BadInput: an unsupported URL, a directory, no file (``existing``), or no folder to
             create the file in.
     """
+    if is_postgres(db):
+        try:
+            check_url(db)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        return
     try:
         path = Path(database_path(db))
     except ValueError as exc:

@@ -14,8 +14,10 @@ from .. import WorkflowEvent, WorkflowOrchestrator, WorkflowStateMachine
 from ..core._events import RETRY, ROLLBACK
 from ..errors import StateMachineError
 from ..store._config import DEFAULT_DATABASE
+from ..store._open import open_store
+from ..store._postgres import PostgresWorkflowStore
 from ..store._sqlite import SqliteWorkflowStore
-from ._database import check_database, history_table, milliseconds, table
+from ._database import check_database, history_table, milliseconds, shown_database, table
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ async def run_demo(
     the demo can run again on the same file without touching what is stored there.
     """
     stream = out or sys.stdout
-    async with SqliteWorkflowStore(db) as store:
+    async with open_store(db) as store:
         run = await _next_run(store)
         suffix = "" if run == 1 else f"#{run}"
         orchestrator = WorkflowOrchestrator(store=store)
@@ -83,8 +85,11 @@ async def run_demo(
         async with asyncio.TaskGroup() as group:
             for script in scripts:
                 group.create_task(_run_script(orchestrator, script))
-    print(f"demo run {run}: {len(scripts)} workflows, each change committed to {db}", file=stream)
-    print(f"(see them again with: descartes-nb history {db})", file=stream)
+    where = shown_database(os.fspath(db))
+    print(
+        f"demo run {run}: {len(scripts)} workflows, each change committed to {where}", file=stream
+    )
+    print(f"(see them again with: descartes-nb history {where})", file=stream)
     for script in scripts:
         sm = orchestrator.get_workflow(script.workflow_id)
         print(f"\n{sm.workflow_id}: {script.story}", file=stream)
@@ -96,7 +101,7 @@ async def run_demo(
     return orchestrator
 
 
-async def _next_run(store: SqliteWorkflowStore) -> int:
+async def _next_run(store: SqliteWorkflowStore | PostgresWorkflowStore) -> int:
     """The first demo run number whose workflow ids are all free in ``store``."""
     stored = set(await store.list_workflows())
     run = 1
@@ -130,7 +135,7 @@ def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo.add_argument(
         "--db",
         default=DEFAULT_DATABASE,
-        help=f"SQLite file or sqlite:/// URL to keep them in ({DEFAULT_DATABASE})",
+        help=f"SQLite file, sqlite:/// or postgresql:// URL to keep them in ({DEFAULT_DATABASE})",
     )
     demo.set_defaults(run=_run)
 

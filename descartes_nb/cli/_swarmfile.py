@@ -1,7 +1,8 @@
-"""The Swarm.toml commands of ``descartes-nb``: ``validate`` files, ``render`` a workflow.
+"""The definition-file commands of ``descartes-nb``: ``validate`` files, ``render`` a workflow.
 
-Both report bad input instead of raising: the file's problems as ``file:line: message``
-lines, and exit status 1. ``render`` draws with the notebook layer (``diagram()``,
+Both read Swarm.toml files and, by their ``.scxml`` suffix, SCXML files. Both report bad
+input instead of raising: the file's problems as ``file:line: message`` lines, and exit
+status 1. ``render`` draws with the notebook layer (``diagram()``,
 ``render_svg()``), so the picture, the renderer and its time limit are those of notebooks.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final, Literal, TextIO
 
 from ..core._definition import Guard, WorkflowDefinition
 from ..errors import DefinitionError, DefinitionProblem, RenderError, RenderTimeoutError
+from ..formats.scxml._load import check_scxml
 from ..formats.swarm._load import check_definitions
 from ..formats.swarm._report import suggest
 from ._report import BadInput, report_error
@@ -25,6 +27,7 @@ Direction = Literal["LR", "TB"]
 FORMATS: Final[tuple[Format, ...]] = ("svg", "dot")
 DIRECTIONS: Final[tuple[Direction, ...]] = ("LR", "TB")
 STDOUT: Final = "-"
+SCXML_SUFFIX: Final = ".scxml"
 _SUFFIXES: Final[dict[str, Format]] = {".svg": "svg", ".dot": "dot", ".gv": "dot"}
 
 
@@ -35,13 +38,13 @@ def validate_files(
     guards: Sequence[str] = (),
     out: TextIO | None = None,
 ) -> int:
-    """Check Swarm.toml files and print what is wrong; return 0 if nothing is, else 1."""
+    """Check Swarm.toml (and ``.scxml``) files, print what is wrong; 0 if nothing is, else 1."""
     stream = out or sys.stdout
     named = declared_guards(guards)
     status = 0
     for path in files:
         try:
-            definitions, problems = check_definitions(Path(path), guards=named, strict=strict)
+            definitions, problems = check_file(path, named, strict=strict)
         except DefinitionError as exc:  # unreadable, or not TOML
             definitions, problems = {}, list(exc.problems)
         _print_problems(problems, stream)
@@ -52,6 +55,20 @@ def validate_files(
         else:
             print(f"{path}: ok ({', '.join(definitions)})", file=stream)
     return status
+
+
+def check_file(
+    path: str, guards: Mapping[str, Guard], *, strict: bool = True
+) -> tuple[dict[str, WorkflowDefinition], list[DefinitionProblem]]:
+    """The workflows of a Swarm.toml file, or of an SCXML file (``.scxml``), and problems.
+
+    Raises:
+        DefinitionError: the file cannot be read (or, for TOML, is not TOML).
+    """
+    if Path(path).suffix.lower() == SCXML_SUFFIX:
+        definition, problems = check_scxml(Path(path), strict=strict)
+        return ({} if definition is None else {definition.name: definition}), problems
+    return check_definitions(Path(path), guards=guards, strict=strict)
 
 
 def _print_problems(problems: Iterable[DefinitionProblem], stream: TextIO) -> None:
@@ -88,13 +105,13 @@ def render_file(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Draw one workflow of a Swarm.toml file to ``output``; return 0, or 1 on bad input.
+    """Draw one workflow of a Swarm.toml (or ``.scxml``) file to ``output``; 0, or 1 if bad.
 
     Nothing is written unless the drawing succeeded. Problems of the file go to ``err`` as
     ``file:line: message`` lines, then one ``error: ...`` line says why nothing was drawn.
 
     Args:
-        path: the Swarm.toml file.
+        path: the Swarm.toml file, or an SCXML file (``.scxml``).
         workflow: the workflow to draw; may be left out when the file has only one.
         output: a file to write, or ``"-"`` for ``out``.
         output_format: ``"svg"`` or ``"dot"`` (the DOT source); by default from the suffix
@@ -140,7 +157,7 @@ def _load_for_render(
 ) -> dict[str, WorkflowDefinition]:
     """The file's workflows; its problems printed, and ``BadInput`` if any is an error."""
     try:
-        definitions, problems = check_definitions(Path(path), guards=declared_guards(guards))
+        definitions, problems = check_file(path, declared_guards(guards))
     except DefinitionError as exc:
         if all(p.line is None for p in exc.problems):  # cannot be read: one line says why
             raise BadInput("; ".join(p.message for p in exc.problems)) from exc
@@ -212,14 +229,15 @@ def add_swarm_tools(commands: argparse._SubParsersAction[argparse.ArgumentParser
     _add_validate(
         commands.add_parser(
             "validate",
-            help="check Swarm.toml files; print each problem as file:line: message",
-            description="Check Swarm.toml files. Exit status 0 when they have no errors, else 1.",
+            help="check Swarm.toml and SCXML files; print each problem as file:line: message",
+            description="Check Swarm.toml files and SCXML files (by their .scxml suffix). "
+            "Exit status 0 when they have no errors, else 1.",
         )
     )
     _add_render(
         commands.add_parser(
             "render",
-            help="draw a workflow of a Swarm.toml file as SVG (or write its DOT source)",
+            help="draw a workflow of a Swarm.toml or SCXML file as SVG (or its DOT source)",
             description=_RENDER_DESCRIPTION,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -237,7 +255,9 @@ def _add_guard_option(command: argparse.ArgumentParser) -> None:
 
 
 def _add_validate(validate: argparse.ArgumentParser) -> None:
-    validate.add_argument("files", nargs="+", metavar="FILE", help="a Swarm.toml file")
+    validate.add_argument(
+        "files", nargs="+", metavar="FILE", help="a Swarm.toml file, or an SCXML file (.scxml)"
+    )
     validate.add_argument(
         "--lenient",
         action="store_true",
@@ -248,8 +268,8 @@ def _add_validate(validate: argparse.ArgumentParser) -> None:
 
 
 _RENDER_DESCRIPTION: Final = """\
-Draw one workflow of a Swarm.toml file, as the notebook layer does (diagram()), with the
-same Graphviz renderer and time limit.
+Draw one workflow of a Swarm.toml file or of an SCXML file (.scxml), as the notebook layer
+does (diagram()), with the same Graphviz renderer and time limit.
 
 The output format follows OUT's suffix: .svg for SVG, .dot or .gv for the DOT source (no
 renderer needed); "-" (the default) writes SVG to standard output. --format overrides it.
@@ -261,7 +281,9 @@ options."""
 
 
 def _add_render(render: argparse.ArgumentParser) -> None:
-    render.add_argument("file", metavar="FILE", help="a Swarm.toml file")
+    render.add_argument(
+        "file", metavar="FILE", help="a Swarm.toml file, or an SCXML file (.scxml)"
+    )
     render.add_argument(
         "-w",
         "--workflow",

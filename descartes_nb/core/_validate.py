@@ -29,11 +29,12 @@ def validate(definition: WorkflowDefinition, *, strict: bool = True) -> list[Def
 
     - statechart shapes (``_validate_chart.py``): a parallel state without regions or with
       an initial child; a state of more than one kind (parallel, final, history); a final
-      state with children or transitions out; a history state at the top, in a state with
-      no other children, with children, transitions out, a timeout, retry or raised
-      events, or a default that is not a descendant of its parent; a ``default`` on a
-      state that is not a history state; a transition whose targets cannot be active
-      together (several targets must lie in different regions of parallel states);
+      state with children or transitions out, or as a region of a parallel state; a
+      history state at the top, in a state with no other children, with children,
+      transitions out, a timeout, retry or raised events, or a default that is not a
+      descendant of its parent; a ``default`` on a state that is not a history state; a
+      transition whose targets cannot be active together (several targets must lie in
+      different regions of parallel states);
     - a state the initial state cannot reach (a warning when ``strict=False``): entering a
       state enters its initial child (its first child when none is named), every region of
       a parallel state, a history state's default; done and eventless transitions count;

@@ -122,6 +122,9 @@ def _kind_problems(d: WorkflowDefinition, s: StateDef) -> Iterator[DefinitionPro
         yield _problem(
             d, s, "initial", "a parallel state enters all its regions, it has no initial child"
         )
+    if s.final and s.parent is not None and d.has_state(s.parent) and d.state(s.parent).parallel:
+        why = f"a region of parallel state {s.parent!r} cannot be final (as in SCXML)"
+        yield _problem(d, s, "final", why)
     if s.final and children:
         yield _problem(d, s, "final", f"a final state cannot have children: {list(children)}")
     for name in (*s.raise_on_entry, *s.raise_on_exit):

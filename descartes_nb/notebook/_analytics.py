@@ -6,7 +6,7 @@ Every function takes a frame shaped like ``history_frame()``'s and leaves it unc
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Mapping
-from typing import Final, Literal, cast
+from typing import Final, cast
 
 import pandas as pd
 
@@ -14,7 +14,7 @@ from ..core._definition import WorkflowDefinition
 from ..core._events import ROLLBACK
 from ._definitions import Definitions, checked_definitions, definition_named, the_definition
 from ._digraph import Diagram
-from ._draw import draw
+from ._draw import Direction, draw
 from ._frames import HISTORY_COLUMNS, definition_names
 from ._layout import build_model
 from ._model import Move, Observation, classify
@@ -108,7 +108,7 @@ def overlay(
     frame: pd.DataFrame,
     *,
     collapse: bool | Collection[str] = False,
-    direction: Literal["LR", "TB"] = "LR",
+    direction: Direction = "auto",
 ) -> Diagram:
     """The definition's diagram painted with what ``frame`` recorded.
 

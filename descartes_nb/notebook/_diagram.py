@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Mapping
-from typing import Literal
 
 from ..core._definition import TransitionDef, WorkflowDefinition
 from ..core._handlers import call_guard
@@ -20,7 +19,7 @@ from ..core._serialization import SerializedWorkflow
 from ..errors import HandlerError
 from ._definitions import Definitions, definition_named, the_definition
 from ._digraph import Diagram
-from ._draw import draw
+from ._draw import Direction, draw
 from ._layout import build_model
 from ._model import GraphModel, Move, Observation
 
@@ -38,7 +37,7 @@ def diagram(
     *,
     definition: Definitions | None = None,
     collapse: bool | Collection[str] = False,
-    direction: Literal["LR", "TB"] = "LR",
+    direction: Direction = "auto",
 ) -> Diagram:
     """Draw a definition, a machine or a serialized workflow.
 
@@ -60,7 +59,9 @@ def diagram(
             lifecycle), or a mapping of them from which it is taken by name.
         collapse: True to draw every compound state as one node (for large definitions),
             or the names of the compound states to collapse.
-        direction: ``"LR"`` (left to right) or ``"TB"`` (top to bottom).
+        direction: ``"LR"`` (left to right), ``"TB"`` (top to bottom), or ``"auto"``:
+            left to right, unless that is wider than a notebook's output area and top to
+            bottom is much narrower (decided when it is first displayed).
 
     Returns:
         A ``Diagram``: a ``graphviz.Digraph`` that shows itself in Jupyter and renders

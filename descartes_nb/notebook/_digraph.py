@@ -17,9 +17,12 @@ from typing import Any, Final, overload
 import graphviz
 
 from ..errors import RenderError
-from ._render import failure_bundle, run_renderer, svg_bundle
+from ._fit import FIT_WIDTH_PT, inline_html, responsive, svg_width_pt
+from ._legend import LegendItem, with_legend
+from ._render import failure_bundle, run_renderer
 
 _IMAGES: Final = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpeg"}
+_NARROWER: Final = 0.85  # top to bottom replaces left to right when this much narrower
 
 
 class Diagram(graphviz.Digraph):  # type: ignore[misc]  # graphviz is untyped
@@ -143,24 +146,72 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]  # graphviz is untyped
             graphviz.view(target, quiet=quiet_view)
         return os.fspath(target)
 
+    legend: tuple[LegendItem, ...] = ()
+    """What the legend under the picture explains (set by ``diagram``); none by default."""
+    auto_direction: bool = False
+    """Whether the first display may turn the layout top to bottom, if that fits better."""
+
     def _repr_mimebundle_(
         self,
         include: Iterable[str] | None = None,
         exclude: Iterable[str] | None = None,
         **_: Any,
     ) -> dict[str, Any]:
-        """Jupyter's display: the DOT source as text and the SVG (or why it is missing)."""
+        """Jupyter's display: the picture (see ``display_bundle``) and the DOT source.
+
+        The SVG comes inline in HTML (tooltips work) and as an image, with its legend,
+        shrinking to the output width; or why it is missing.
+        """
         excluded = set(exclude or ())
-        wanted = {"text/plain", "image/svg+xml"} if include is None else set(include)
+        wanted = {"text/plain", "image/svg+xml", "text/html"} if include is None else set(include)
         bundle: dict[str, Any] = {}
+        if wanted & {"image/svg+xml", "text/html"} - excluded:
+            pictures = self.display_bundle()
+            bundle.update((k, v) for k, v in pictures.items() if k in wanted - excluded)
         if "text/plain" in wanted - excluded:
-            bundle["text/plain"] = self.source
-        if "image/svg+xml" in wanted - excluded:
-            bundle.update(svg_bundle(self))
+            bundle["text/plain"] = self.source  # after the display, which may turn it
         for mimetype in sorted(wanted - excluded - {"image/svg+xml"}):
             if mimetype in _IMAGES:
                 bundle.update(self._image(mimetype))
         return bundle
+
+    def display_bundle(self) -> dict[str, str]:
+        """The picture for display: ``text/html`` (inline SVG) and ``image/svg+xml``.
+
+        When it cannot be drawn, only ``text/html``: why, and the DOT source. Never raises
+        a ``RenderError``.
+        """
+        try:
+            svg = self._fitting_svg()
+        except RenderError as exc:
+            return failure_bundle(exc, self.source)
+        svg = with_legend(svg, self.legend)
+        return {"image/svg+xml": responsive(svg), "text/html": inline_html(svg)}
+
+    def _fitting_svg(self) -> str:
+        """The SVG, turned top to bottom if allowed, needed and much narrower.
+
+        With ``auto_direction``, a left-to-right layout wider than the output area is drawn
+        top to bottom too, and the narrower kept; ``source`` then says ``rankdir=TB``.
+        """
+        svg = self.pipe(format="svg", encoding="utf-8", quiet=True)
+        width = svg_width_pt(svg)
+        if not self.auto_direction or width is None or width <= FIT_WIDTH_PT:
+            return svg
+        turned = self.copy()
+        turned.graph_attr["rankdir"] = "TB"
+        other = turned.pipe(format="svg", encoding="utf-8", quiet=True)
+        self.auto_direction = False
+        if (svg_width_pt(other) or width) < width * _NARROWER:
+            self.graph_attr["rankdir"] = "TB"
+            return other
+        return svg
+
+    def copy(self) -> Diagram:
+        """An independent copy, legend and direction choice included."""
+        twin: Diagram = super().copy()
+        twin.legend, twin.auto_direction = self.legend, self.auto_direction
+        return twin
 
     def _image(self, mimetype: str) -> dict[str, Any]:
         """A bitmap for display, or, as for SVG, why it could not be made."""

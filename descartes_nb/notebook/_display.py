@@ -90,7 +90,7 @@ def _format(obj: object, wanted: Callable[[str], bool]) -> Mapping[str, Any]:
     if not drawable or not (wanted("image/svg+xml") or wanted("text/html")):
         return {}
     assert isinstance(obj, WorkflowDefinition | WorkflowStateMachine | SerializedWorkflow)
-    return svg_bundle(diagram(obj))
+    return {k: v for k, v in diagram(obj).display_bundle().items() if wanted(k)}
 
 
 def orchestrator_html(orchestrator: WorkflowOrchestrator) -> str:

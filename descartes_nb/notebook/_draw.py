@@ -13,18 +13,21 @@ from typing import Final, Literal, cast
 import graphviz
 
 from ._digraph import Diagram
+from ._legend import legend_items
 from ._model import GraphModel, StateCluster, StateNode, TransitionEdge
+from ._style import (
+    ACTIVE_CLUSTER_FILL,
+    ACTIVE_FILL,
+    FONT,
+    IMPLICIT,
+    INK,
+    LAST,
+    MUTED,
+    MUTED_TEXT,
+    UNDO,
+    WRONG,
+)
 
-FONT: Final = "Helvetica"  # graphviz-pure has metrics for it; SVG falls back to sans-serif
-INK: Final = "#37474f"
-MUTED: Final = "#b0bec5"
-MUTED_TEXT: Final = "#90a4ae"
-IMPLICIT: Final = "#78909c"
-LAST: Final = "#1565c0"
-WRONG: Final = "#c62828"
-UNDO: Final = "#7e57c2"
-ACTIVE_FILL: Final = "#ffe082"
-ACTIVE_CLUSTER_FILL: Final = "#fff8e1"
 BASE_WIDTH: Final = 1.2
 MAX_EXTRA_WIDTH: Final = 3.0  # the busiest edge: BASE_WIDTH + this
 
@@ -58,18 +61,25 @@ _PSEUDO: Final = {  # history states and the return to the previous state: small
 }
 
 
-def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> Diagram:
+Direction = Literal["auto", "LR", "TB"]
+
+
+def draw(model: GraphModel, *, direction: Direction = "auto") -> Diagram:
     """Draw a ``GraphModel`` (see ``diagram``).
 
     Raises:
-        ValueError: ``direction`` is not ``"LR"`` or ``"TB"``.
+        ValueError: ``direction`` is not ``"auto"``, ``"LR"`` or ``"TB"``.
     """
-    if direction not in ("LR", "TB"):
-        raise ValueError(f"direction must be 'LR' or 'TB', got {direction!r}")
+    if direction not in ("auto", "LR", "TB"):
+        raise ValueError(f"direction must be 'auto', 'LR' or 'TB', got {direction!r}")
     graph = Diagram(
         "workflow",
         format="svg",  # what every renderer writes (graphviz-pure has no pdf)
-        graph_attr={**_GRAPH, "rankdir": direction, "label": _text(model.title)},
+        graph_attr={
+            **_GRAPH,
+            "rankdir": "LR" if direction == "auto" else direction,
+            "label": _text(model.title),
+        },
         node_attr=_NODE,
         edge_attr=_EDGE,
     )
@@ -80,6 +90,8 @@ def draw(model: GraphModel, *, direction: Literal["LR", "TB"] = "LR") -> Diagram
     busiest = max((edge.count for edge in model.edges), default=0)
     for edge in model.edges:
         graph.edge(edge.source, edge.target, _text(edge.label), **_edge_attrs(edge, busiest))
+    graph.legend = legend_items(model)
+    graph.auto_direction = direction == "auto"
     return graph
 
 

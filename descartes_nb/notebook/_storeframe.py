@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -17,10 +17,9 @@ import pandas as pd
 from ..core._definition import WorkflowDefinition
 from ..core._jsonvalue import JSONValue
 from ..core._lifecycle import LIFECYCLE
-from ..core._serialization import parse_time
 from ..errors import SerializationError
 from ..recovery import cyclic_gc_paused
-from ..store._codec import parse_context, parse_json
+from ..store._codec import parse_context, parse_json, read_time
 from ..store._reads import HistoryColumns
 from ._frames import DEFINITIONS_ATTR, DefinitionNames, frame_from_columns, state_and_event_names
 
@@ -28,7 +27,7 @@ _NOTHING: Final = object()  # equal to no stored text
 
 
 class HistoryColumnsStore(Protocol):
-    """A store that reads its transitions as columns (``SqliteWorkflowStore`` does)."""
+    """A store that reads its transitions as columns (both stores do)."""
 
     async def load_history_columns(
         self, workflow_ids: Iterable[str] | None = None, *, since: datetime | None = None
@@ -66,7 +65,7 @@ async def load_history_frame(
     ``max_history`` (a store's ``history_limit`` and ``history_max_age`` decide).
 
     Args:
-        store: an open ``SqliteWorkflowStore``.
+        store: an open ``SqliteWorkflowStore`` or ``PostgresWorkflowStore``.
         workflow_ids: only these workflows (None: every stored one).
         since: only transitions at or after this aware time (None: all).
         definitions: the definitions the workflows run: one, a mapping by name (as
@@ -169,16 +168,19 @@ def _event_data(raw: HistoryColumns) -> list[JSONValue]:
 
 
 def _times(raw: HistoryColumns) -> pd.Series | list[datetime]:
-    """The ISO-8601 texts as UTC times: in bulk, else one by one (naming an unreadable one).
+    """The stored times as UTC: in bulk, else one by one (naming an unreadable one).
 
-    The store writes one form, which pandas parses in bulk; a row written otherwise (but
-    readable, as recovery reads it) takes the slow path rather than failing.
+    SQLite's ISO-8601 texts are of one form, which pandas parses in bulk, as it converts
+    PostgreSQL's datetimes; a text written otherwise (but readable, as recovery reads it)
+    takes the slow path rather than failing.
     """
+    # cast: texts, or datetimes (PostgreSQL), which to_datetime takes as well
+    stamps = cast("list[str]", list(raw.timestamp))
     try:
-        return pd.Series(pd.to_datetime(list(raw.timestamp), utc=True, format="ISO8601"))
+        return pd.Series(pd.to_datetime(stamps, utc=True, format="ISO8601"))
     except (TypeError, ValueError):
         return [
-            parse_time(text, f"workflow {workflow_id!r} seq {seq} timestamp")
+            read_time(text, f"workflow {workflow_id!r} seq {seq} timestamp")
             for text, workflow_id, seq in zip(raw.timestamp, raw.workflow_id, raw.seq, strict=True)
         ]
 

@@ -17,7 +17,6 @@ from ..core._machine import WorkflowStateMachine
 from ..core._serialization import SerializedWorkflow
 from ..orchestrator import WorkflowOrchestrator
 from ._diagram import diagram
-from ._render import svg_bundle
 from ._tasks import show_message, spawn
 
 _TABLE_STYLE: Final = "border-collapse:collapse;font-size:12px"
@@ -30,8 +29,7 @@ def _esc(value: object) -> str:
 
 def _svg(obj: WorkflowStateMachine | SerializedWorkflow, sm: WorkflowStateMachine) -> str:
     """The diagram as inline SVG, or the reason it could not be drawn (never raises)."""
-    bundle = svg_bundle(diagram(obj, definition=sm.definition))
-    return bundle.get("image/svg+xml") or bundle["text/html"]
+    return diagram(obj, definition=sm.definition).display_bundle()["text/html"]
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

@@ -1,5 +1,5 @@
-"""The store layer: workflows, their history and checkpoints in SQLite (aiosqlite).
+"""The store layer: workflows, their history and checkpoints in SQLite or PostgreSQL.
 
 Its public names are exported by ``descartes_nb``: ``SqliteWorkflowStore``,
-``StateStoreConfig``, ``Checkpoint``, ``StoreStats``.
+``PostgresWorkflowStore``, ``open_store``, ``StateStoreConfig``, ``Checkpoint``, ``StoreStats``.
 """

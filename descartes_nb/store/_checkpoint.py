@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -10,7 +11,7 @@ from typing import Any, Final
 from ..core._events import RESTORE
 from ..core._serialization import parse_time, time_text
 from ..errors import StoreError
-from ._codec import duration_us, json_text
+from ._codec import duration_us, json_text, read_time
 from ._reads import workflow_key
 from ._writes import Retention, Transaction, append_next
 
@@ -40,10 +41,11 @@ class Checkpoint:
     state: str
 
 
-def _checkpoint(row: tuple[Any, ...]) -> Checkpoint:
+def checkpoint_from_row(row: Sequence[Any]) -> Checkpoint:
+    """A checkpoint from its row (``_COLUMNS``; the time as text or a datetime)."""
     key, wid, label, created, version, seq, state = row
     return Checkpoint(
-        key, wid, label, parse_time(created, f"checkpoint {key}"), version, seq, state
+        key, wid, label, read_time(created, f"checkpoint {key}"), version, seq, state
     )
 
 
@@ -80,7 +82,7 @@ def list_checkpoints(conn: sqlite3.Connection, workflow_id: str) -> list[Checkpo
     ).fetchall()
     if not rows:
         workflow_key(conn, workflow_id)  # raises when the workflow is not stored
-    return [_checkpoint(row) for row in rows]
+    return [checkpoint_from_row(row) for row in rows]
 
 
 def _find(
@@ -100,7 +102,7 @@ def _find(
             f"workflow {workflow_id!r} has no checkpoint {checkpoint!r} "
             f"(checkpoints as (id, label): {known})"
         )
-    return _checkpoint(row[:7]), row[7], row[8]
+    return checkpoint_from_row(row[:7]), row[7], row[8]
 
 
 def restore_checkpoint(

@@ -1,4 +1,9 @@
-"""Rows <-> values: JSON text columns, ISO-8601 UTC text times, durations in microseconds."""
+"""Rows <-> values for both stores: the one place where entries and headers become rows.
+
+Rows are written the same way to SQLite and PostgreSQL: JSON text, ISO-8601 UTC text times
+(PostgreSQL casts them to ``timestamptz``), durations in whole microseconds. Read back, a time
+is ISO text from SQLite or an aware ``datetime`` from PostgreSQL: both decode here.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Any, Final, NoReturn
 from ..core._history import StateHistoryEntry
 from ..core._jsonvalue import MAX_NESTING, JSONValue, to_context, to_json_value
 from ..core._ports import WorkflowChange
-from ..core._serialization import SerializedWorkflow, parse_time, time_text
+from ..core._serialization import SerializedWorkflow, check_time, parse_time, time_text
 from ..errors import SerializationError
 
 # The column order of the rows these functions read and write.
@@ -202,6 +207,8 @@ def _check_types(row: Sequence[Any], where: str) -> None:
 
 def _row_time(stamp: object, where: str, seq: int) -> datetime:
     """``parse_time``, with a fast path for the texts the store writes."""
+    if isinstance(stamp, datetime):
+        return check_time(stamp, f"{where} seq {seq} timestamp")
     try:
         value = _fromisoformat(stamp)  # type: ignore[arg-type]  # a wrong type raises
     except (TypeError, ValueError):
@@ -243,7 +250,7 @@ def workflow_from_row(
         if type(value) is not int or value < (1 if name == "max_history" else 0):
             raise SerializationError(f"{where}: {name} must be a count, got {value!r:.80}")
     created, updated, entered = (
-        parse_time(text, f"{where} {name}")
+        read_time(text, f"{where} {name}")
         for text, name in zip(times, ("created_at", "updated_at", "state_entered_at"), strict=True)
     )
     return SerializedWorkflow(
@@ -260,6 +267,17 @@ def workflow_from_row(
         transition_count=count,
         history=tuple(history),
     )
+
+
+def read_time(value: object, where: str) -> datetime:
+    """A stored time: ISO-8601 text (SQLite) or an aware datetime (PostgreSQL), as UTC.
+
+    Raises:
+        SerializationError: neither, or out of range.
+    """
+    if isinstance(value, datetime):
+        return check_time(value, where)
+    return parse_time(value, where)
 
 
 def header_row(sw: SerializedWorkflow | WorkflowChange, context_text: str) -> tuple[Any, ...]:

@@ -19,7 +19,7 @@ _SYNCHRONOUS: Final = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 @dataclass(frozen=True, slots=True)
 class StateStoreConfig:
-    """How a ``SqliteWorkflowStore`` keeps history and talks to SQLite.
+    """How a store keeps history and talks to its database (SQLite or PostgreSQL).
 
     Attributes:
         history_limit: keep at most this many transitions per workflow (None: all).
@@ -27,7 +27,8 @@ class StateStoreConfig:
             workflow's newest one, which always stays (None: keep them).
         synchronous: SQLite's ``PRAGMA synchronous``. ``NORMAL`` (the default) survives any
             crash of the process; ``FULL`` also survives a power cut, at a cost per commit.
-        busy_timeout: how long a write waits for another connection's lock before failing.
+        busy_timeout: how long a write waits for another connection's lock before failing
+            (PostgreSQL: ``lock_timeout``).
         max_batch: the most changes one group commit puts in a transaction.
         loop_commits: commit changes on the event loop's thread, through a second
             connection that never waits for a lock, when commits need no fsync
@@ -35,6 +36,9 @@ class StateStoreConfig:
             a round trip to the connection's thread (bench/README.md). A change that finds
             the database locked goes to the connection's thread and waits there. False:
             every write runs on the connection's thread.
+        statement_timeout: PostgreSQL only: the server cancels a statement that runs
+            longer (None: the server's setting).
+        pool_size: PostgreSQL only: the most connections the store opens at once.
     """
 
     history_limit: int | None = None
@@ -43,6 +47,8 @@ class StateStoreConfig:
     busy_timeout: timedelta = timedelta(seconds=5)
     max_batch: int = 512
     loop_commits: bool = True
+    statement_timeout: timedelta | None = None
+    pool_size: int = 4
 
     def __post_init__(self) -> None:
         if self.history_limit is not None and (
@@ -66,6 +72,16 @@ class StateStoreConfig:
             raise ValueError(f"busy_timeout must be a timedelta >= 0, got {self.busy_timeout!r}")
         if type(self.max_batch) is not int or self.max_batch < 1:
             raise ValueError(f"max_batch must be an int >= 1, got {self.max_batch!r}")
+        if self.statement_timeout is not None and (
+            not isinstance(self.statement_timeout, timedelta)
+            or self.statement_timeout <= timedelta(0)
+        ):
+            raise ValueError(
+                "statement_timeout must be a positive timedelta or None, "
+                f"got {self.statement_timeout!r}"
+            )
+        if type(self.pool_size) is not int or self.pool_size < 1:
+            raise ValueError(f"pool_size must be an int >= 1, got {self.pool_size!r}")
         if not isinstance(self.loop_commits, bool):
             raise ValueError(f"loop_commits must be True or False, got {self.loop_commits!r}")
 

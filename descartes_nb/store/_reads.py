@@ -50,14 +50,15 @@ LoadedWorkflows: TypeAlias = list[tuple[str, SerializedWorkflow | SerializationE
 class HistoryColumns(NamedTuple):
     """Stored transitions as columns of raw values, in workflow id and seq order.
 
-    ``timestamp`` holds ISO-8601 UTC text, ``event_data`` and ``context`` JSON text
+    ``timestamp`` holds ISO-8601 UTC text (SQLite) or aware datetimes (PostgreSQL),
+    ``event_data`` and ``context`` JSON text
     (``event_data`` None when the event had none), ``duration_us`` whole microseconds.
     """
 
     definitions: dict[str, str]  # every chosen workflow id, in id order -> its definition
     workflow_id: Sequence[str]
     seq: Sequence[int]
-    timestamp: Sequence[str]
+    timestamp: Sequence[str] | Sequence[datetime]
     from_state: Sequence[str]
     to_state: Sequence[str]
     event: Sequence[str]

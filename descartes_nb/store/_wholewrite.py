@@ -8,7 +8,8 @@ from typing import Any, Final
 
 from ..core._history import StateHistoryEntry
 from ._codec import HEADER_COLUMNS, json_text, transition_row, transition_rows
-from ._writes import INSERT_TRANSITION, Retention, Transaction, already_stored, retain
+from ._conflicts import already_stored, why_not_continued
+from ._writes import INSERT_TRANSITION, Retention, Transaction, retain
 
 _UPSERT_HEADER: Final = (
     f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -50,7 +51,7 @@ def write_workflow(
             conn.execute("DELETE FROM transitions WHERE workflow = ?", (key,))
         else:
             key = stored[0]
-            rows = continuation(conn, stored, header, history)
+            rows = continuation(stored, header, history, _stored_row(conn, key, stored[3]))
             conn.execute(_UPSERT_HEADER, header).fetchall()
         conn.executemany(INSERT_TRANSITION, [(key, *row) for row in rows])
         if rows:
@@ -58,12 +59,15 @@ def write_workflow(
 
 
 def continuation(
-    conn: sqlite3.Connection,
-    stored: tuple[Any, ...],
+    stored: Sequence[Any],
     header: tuple[Any, ...],
     history: Sequence[StateHistoryEntry],
+    newest: Sequence[Any] | None,
 ) -> list[tuple[Any, ...]]:
-    """The transition rows a workflow adds to the stored one it continues.
+    """The transition rows a workflow adds to the stored one it continues (both stores).
+
+    ``stored`` is as ``why_not_continued`` takes it; ``newest`` is the stored newest entry
+    as (seq, from_state, to_state, event, timestamp text, context text), None if none.
 
     It continues it when it is the same workflow (created at the same time), at the stored
     version or later, and its history holds the stored newest entry, unchanged.
@@ -71,14 +75,14 @@ def continuation(
     Raises:
         ConcurrentModificationError: it does not continue the stored workflow.
     """
-    key, version, state, count, _, _ = stored
+    _key, version, state, count, _, _ = stored
     # The stored newest entry, in history (whose last entry is seq header[5]).
     index = len(history) - 1 - (header[5] - count)
-    why = _why_not_continued(stored, header)
+    why = why_not_continued(stored, header)
     if why is None and count:
         if index < 0:
             why = f"and this machine no longer holds its entry {count} to go on from"
-        elif _row_of(history[index]) != _stored_row(conn, key, count):
+        elif _row_of(history[index]) != (None if newest is None else tuple(newest)):
             why = f"and this machine's entry {count} is not the stored one"
     if why is not None:
         raise already_stored(header[0], version, state, why)
@@ -89,23 +93,6 @@ def continuation(
     return transition_rows(history[index:])[1:]
 
 
-def _why_not_continued(stored: tuple[Any, ...], header: tuple[Any, ...]) -> str | None:
-    """Why a workflow's header cannot continue the stored one (None: it may)."""
-    _, version, state, count, created_at, context = stored
-    _, _, new_state, new_context, new_version, new_count, _, _, new_created_at, _, _ = header
-    if new_created_at != created_at:
-        return (
-            f"and this machine is another workflow with the same id (created at {new_created_at})"
-        )
-    if new_version < version:
-        return f"ahead of this machine (version {new_version})"
-    if new_count < count:
-        return f"and this machine's history ends at entry {new_count}, before the stored {count}"
-    if new_version == version and (new_state, new_context) != (state, context):
-        return "and this machine, at the same version, holds another state or context"
-    return None
-
-
 def _row_of(entry: StateHistoryEntry) -> tuple[Any, ...]:
     """What identifies a history entry: its seq, states, event, time and context."""
     row = transition_row(entry, json_text(entry.context), None)
@@ -113,6 +100,8 @@ def _row_of(entry: StateHistoryEntry) -> tuple[Any, ...]:
 
 
 def _stored_row(conn: sqlite3.Connection, key: int, seq: int) -> tuple[Any, ...] | None:
+    if not seq:
+        return None
     row: tuple[Any, ...] | None = conn.execute(
         "SELECT seq, from_state, to_state, event, timestamp, context FROM transitions "
         "WHERE workflow = ? AND seq = ?",

@@ -10,6 +10,7 @@ from typing import Any, Final, NamedTuple
 from ..core._serialization import parse_time, time_text
 from ..errors import ConcurrentModificationError, StoreError
 from ._codec import HEADER_COLUMNS, TRANSITION_COLUMNS
+from ._conflicts import conflict
 from ._reads import not_found
 
 _INSERT_HEADER: Final = (
@@ -124,8 +125,7 @@ def write_together(
         with Transaction(conn):
             return [_write_or_conflict(conn, change, retention) for change in changes]
     except sqlite3.IntegrityError:
-        if len(changes) == 1:
-            raise
+        pass  # write_batch writes each alone, naming the change that breaks a constraint
     return None
 
 
@@ -221,43 +221,7 @@ def _conflict(
     row = conn.execute(
         "SELECT version, state FROM workflows WHERE id = ?", (workflow_id,)
     ).fetchone()
-    if row is None:
-        return ConcurrentModificationError(
-            f"workflow {workflow_id!r} is not stored (deleted by another writer?), but this "
-            f"change continues its version {expected}; nothing was written"
-        )
-    version, state = row
-    if expected == 0:
-        return already_stored(
-            workflow_id,
-            version,
-            state,
-            "and this machine is a new one with the same id (version 0)",
-            "use `await sm.attach_store(store, overwrite=True)`",
-        )
-    since = (
-        "another writer changed it since this machine last wrote it"
-        if version > expected
-        else "it was replaced or restored since this machine last wrote it"
-    )
-    return ConcurrentModificationError(
-        f"workflow {workflow_id!r} is stored at version {version} (state {state!r}), but "
-        f"this change continues version {expected}: {since}; nothing was written (rebuild "
-        "the machine with WorkflowRecovery or `await WorkflowStateMachine.get_or_create(...)` "
-        "and retry)"
-    )
-
-
-def already_stored(
-    workflow_id: str, version: int, state: str, why: str, replace: str = "pass overwrite=True"
-) -> ConcurrentModificationError:
-    """The error for a new or unrelated workflow written over a stored one."""
-    return ConcurrentModificationError(
-        f"workflow {workflow_id!r} is already stored at version {version} (state {state!r}), "
-        f"{why}; nothing was written: to continue it use "
-        "`await WorkflowStateMachine.get_or_create(...)` or WorkflowRecovery; to replace it "
-        f"{replace}"
-    )
+    return conflict(workflow_id, row, expected)
 
 
 def append_transition(

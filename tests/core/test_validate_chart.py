@@ -246,3 +246,10 @@ def test_validate_reaches_states_through_regions_history_defaults_and_eventless(
     )
     # Fin (R1's first child) and Y (R2's initial) by the regions; X by the default of H
     assert [p for p in dn.validate(d) if "cannot be reached" in p.message] == []
+
+
+def test_validate_final_state_as_a_region_of_a_parallel_state():
+    d = chart((St("A", parallel=True), St("R", parent="A"), St("F", parent="A", final=True)), ())
+    [problem] = [p for p in dn.validate(d) if p.key == "final"]
+    assert (problem.state, problem.key) == ("F", "final")
+    assert "a region of parallel state 'A' cannot be final" in problem.message

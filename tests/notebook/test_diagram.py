@@ -245,7 +245,7 @@ def test_diagram_refuses_other_objects(bad):
 
 def test_diagram_direction_is_checked():
     assert "rankdir=TB" in dnb.diagram(dn.LIFECYCLE, direction="TB").source
-    with pytest.raises(ValueError, match="direction must be 'LR' or 'TB', got 'up'"):
+    with pytest.raises(ValueError, match="direction must be 'auto', 'LR' or 'TB', got 'up'"):
         dnb.diagram(dn.LIFECYCLE, direction="up")  # type: ignore[arg-type]
 
 

@@ -96,8 +96,9 @@ def test_display_past_the_time_limit_shows_why_and_the_source(slow_diagram, time
 @pytest.mark.parametrize(
     ("include", "exclude", "expected"),
     [
-        pytest.param(None, None, {"text/plain", "image/svg+xml"}, id="default"),
-        pytest.param(None, ["image/svg+xml"], {"text/plain"}, id="no-svg"),
+        pytest.param(None, None, {"text/plain", "image/svg+xml", "text/html"}, id="default"),
+        pytest.param(None, ["image/svg+xml"], {"text/plain", "text/html"}, id="no-svg"),
+        pytest.param(None, ["image/svg+xml", "text/html"], {"text/plain"}, id="text-only"),
         pytest.param(["image/png"], None, {"image/png"}, id="png"),
         pytest.param(["image/jpeg", "text/plain"], None, {"image/jpeg", "text/plain"}, id="jpeg"),
         pytest.param(["image/png"], ["image/png"], set(), id="excluded"),
@@ -111,6 +112,10 @@ def test_display_gives_what_ipython_asks_for(include, exclude, expected):
         assert bundle["image/png"][:4] == b"\x89PNG"
     if "image/svg+xml" in bundle:
         assert bundle["image/svg+xml"].count('class="node"') == 2
+    if "text/html" in bundle:  # the same picture, inline: tooltips work in JupyterLab
+        assert bundle["text/html"].startswith('<div class="descartes-nb-picture"')
+        assert bundle["text/html"].count('class="node"') == 2
+        assert "<?xml" not in bundle["text/html"]
 
 
 def test_display_without_a_renderer_says_why(render_env, tmp_path):

@@ -26,7 +26,10 @@ async def test_machine_displays_its_diagram_and_its_text(make_workflow):
     sm = make_workflow()
     await sm.process_event("Start")
     bundle = sm._repr_mimebundle_()
-    assert set(bundle) == {"text/plain", "image/svg+xml"}
+    assert set(bundle) == {"text/plain", "image/svg+xml", "text/html"}
+    assert "<title>doing its work</title>" in bundle["text/html"] or (
+        'xlink:title="doing its work"' in bundle["text/html"]
+    )  # hovering over Running shows its description
     assert bundle["text/plain"].startswith(f"<WorkflowStateMachine {sm.workflow_id!r}")
     svg = bundle["image/svg+xml"]
     assert svg.count('class="node"') == 6

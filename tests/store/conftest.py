@@ -1,12 +1,15 @@
-"""Store fixtures: a database file in tmp_path and an open store on it."""
+"""Store fixtures: a database file in tmp_path and an open store on it; the backends."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 import descartes_nb as dn
@@ -58,3 +61,62 @@ def child_environment() -> dict[str, str]:
 def file_size(path: Path) -> int:
     """The size of a file in bytes (a sync helper: tests stat files between awaits)."""
     return path.stat().st_size
+
+
+class Backend:
+    """One store backend of the contract suite: how to open its stores and query its tables.
+
+    ``query`` takes SQL with ``?`` placeholders on either backend; rows come back as tuples
+    (PostgreSQL returns times as datetimes, SQLite as ISO text).
+    """
+
+    def __init__(self, name: str, target: str, *, loop_commits: bool = False) -> None:
+        self.name = name
+        self.target = target
+        self.loop_commits = loop_commits
+
+    def __repr__(self) -> str:
+        return f"<Backend {self.name}>"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.name == "postgres"
+
+    def open(
+        self, config: dn.StateStoreConfig | None = None, **options: object
+    ) -> dn.SqliteWorkflowStore | dn.PostgresWorkflowStore:
+        """A store on this backend's database (not yet open)."""
+        config = config or dn.StateStoreConfig()
+        if not self.is_postgres:
+            config = dataclasses.replace(config, loop_commits=self.loop_commits)
+        return dn.open_store(self.target, config, **options)  # type: ignore[arg-type]
+
+    async def query(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        """Run SQL on another connection than the store's."""
+        if not self.is_postgres:
+            return query(Path(self.target), sql, *params)
+        numbered = iter(range(1, len(params) + 1))
+        sql = re.sub(r"\?", lambda _: f"${next(numbered)}", sql)
+        conn = await asyncpg.connect(self.target, timeout=30)
+        try:
+            return [tuple(row) for row in await conn.fetch(sql, *params)]
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(params=["sqlite-loop", "sqlite-thread", "postgres"])
+def backend(request: pytest.FixtureRequest, db_path: Path) -> Backend:
+    """Every backend a store contract test runs on: SQLite (commits on the loop or on the
+    connection's thread) and PostgreSQL (a fresh database of the test server)."""
+    if request.param == "postgres":
+        return Backend("postgres", request.getfixturevalue("pg_db_url"))
+    return Backend(request.param, str(db_path), loop_commits=request.param == "sqlite-loop")
+
+
+@pytest.fixture
+async def any_store(
+    backend: Backend, clock: dn.ManualClock
+) -> AsyncIterator[dn.SqliteWorkflowStore | dn.PostgresWorkflowStore]:
+    """An open store on each backend (contract tests name it ``store``)."""
+    async with backend.open(clock=clock) as opened:
+        yield opened

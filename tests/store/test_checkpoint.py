@@ -11,7 +11,12 @@ from descartes_nb import WorkflowState as S
 from descartes_nb.core._events import RESTORE
 
 from ..conftest import START
-from .conftest import query
+
+
+@pytest.fixture
+def store(any_store):
+    """Every test here runs on each backend (the store contract, tests/store/conftest.py)."""
+    return any_store
 
 
 async def test_create_checkpoint_records_state_context_and_version(durable, store, clock):
@@ -120,15 +125,16 @@ async def drive_with_context(sm: dn.WorkflowStateMachine, rounds: int) -> None:
         await sm.process_event("Resume")
 
 
-async def test_history_limit_keeps_the_newest_and_rollback_still_works(db_path, clock):
+async def test_history_limit_keeps_the_newest_and_rollback_still_works(backend, clock):
     config = dn.StateStoreConfig(history_limit=3)
-    async with dn.SqliteWorkflowStore(db_path, config, clock=clock) as store:
+    async with backend.open(config, clock=clock) as store:
         sm = dn.WorkflowStateMachine("kept", store=store, clock=clock)
         await drive_with_context(sm, 4)
-        assert query(db_path, "SELECT seq FROM transitions ORDER BY seq") == [(7,), (8,), (9,)]
+        kept = await backend.query("SELECT seq FROM transitions ORDER BY seq")
+        assert kept == [(7,), (8,), (9,)]
         # Seq 7 (a Resume) pointed at seq 6 for its context_before; seq 6 is gone, so the
         # context was written out into it.
-        rows = query(db_path, "SELECT event, context_before FROM transitions ORDER BY seq")
+        rows = await backend.query("SELECT event, context_before FROM transitions ORDER BY seq")
         assert rows[0] == ("Resume", '{"round":2}')
         stored = await store.load_workflow("kept")
         assert stored.history == tuple(sm.history)[-3:]
@@ -142,8 +148,8 @@ async def test_history_limit_keeps_the_newest_and_rollback_still_works(db_path, 
         assert (await store.load_workflow("kept")).history[-1] == recovered.history[-1]
 
 
-async def test_history_limit_applies_to_whole_saved_workflows(db_path, clock, make_workflow):
-    async with dn.SqliteWorkflowStore(db_path, dn.StateStoreConfig(history_limit=2)) as store:
+async def test_history_limit_applies_to_whole_saved_workflows(backend, clock, make_workflow):
+    async with backend.open(dn.StateStoreConfig(history_limit=2)) as store:
         sm = make_workflow()
         await drive_with_context(sm, 3)
         await sm.attach_store(store)
@@ -151,9 +157,9 @@ async def test_history_limit_applies_to_whole_saved_workflows(db_path, clock, ma
         assert history == list(sm.history)[-2:]
 
 
-async def test_history_max_age_drops_old_transitions_but_keeps_the_newest(db_path, clock):
+async def test_history_max_age_drops_old_transitions_but_keeps_the_newest(backend, clock):
     config = dn.StateStoreConfig(history_max_age=timedelta(minutes=10))
-    async with dn.SqliteWorkflowStore(db_path, config, clock=clock) as store:
+    async with backend.open(config, clock=clock) as store:
         sm = dn.WorkflowStateMachine("aged", store=store, clock=clock)
         await drive_with_context(sm, 2)  # seq 1-5 at 09:00
         await clock.advance(timedelta(minutes=6))

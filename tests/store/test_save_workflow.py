@@ -14,10 +14,15 @@ import descartes_nb as dn
 from descartes_nb import WorkflowState as S
 
 from ..conftest import START
-from .conftest import query
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 M = timedelta(minutes=1)
+
+
+@pytest.fixture
+def store(any_store):
+    """Every test here runs on each backend (the store contract, tests/store/conftest.py)."""
+    return any_store
 
 
 async def stored_four_transitions(store, clock) -> dn.WorkflowStateMachine:
@@ -29,9 +34,8 @@ async def stored_four_transitions(store, clock) -> dn.WorkflowStateMachine:
     return sm
 
 
-def transition_count(path, workflow_id="build-42") -> int:
-    [(count,)] = query(
-        path,
+async def transition_count(backend, workflow_id="build-42") -> int:
+    [(count,)] = await backend.query(
         "SELECT count(*) FROM transitions JOIN workflows ON workflow = key WHERE id = ?",
         workflow_id,
     )
@@ -57,11 +61,11 @@ WRITERS = {
 
 
 @pytest.mark.parametrize("writer", list(WRITERS))
-async def test_a_new_machine_never_replaces_a_stored_workflow_silently(db_path, clock, writer):
+async def test_a_new_machine_never_replaces_a_stored_workflow_silently(backend, clock, writer):
     """The issue's reproduction: a second store on the same file, a new machine, same id."""
     async with (
-        dn.SqliteWorkflowStore(db_path, clock=clock) as first,
-        dn.SqliteWorkflowStore(db_path, clock=clock) as second,
+        backend.open(clock=clock) as first,
+        backend.open(clock=clock) as second,
     ):
         sm = await stored_four_transitions(first, clock)
         stored = await first.load_workflow("build-42")
@@ -73,17 +77,17 @@ async def test_a_new_machine_never_replaces_a_stored_workflow_silently(db_path, 
             await WRITERS[writer](second, newcomer)
         assert newcomer.store is None
         assert await second.load_workflow("build-42") == stored
-        assert transition_count(db_path) == 4
+        assert await transition_count(backend) == 4
         await sm.process_event("Resume")  # the first writer never notices anything
         assert (await second.load_workflow("build-42")).version == 5
 
 
-async def test_overwrite_replaces_a_stored_workflow_when_asked_by_name(store, clock):
+async def test_overwrite_replaces_a_stored_workflow_when_asked_by_name(store, clock, backend):
     await stored_four_transitions(store, clock)
     replacement = dn.WorkflowStateMachine("build-42", clock=clock)
     await replacement.attach_store(store, overwrite=True)
     assert await store.load_workflow("build-42") == replacement.serialize()
-    assert transition_count(store.path) == 0
+    assert await transition_count(backend) == 0
     again = dn.WorkflowStateMachine("build-42", clock=clock, context={"again": True})
     await dn.WorkflowOrchestrator(store).register_workflow(again, overwrite=True)
     assert await store.load_workflow("build-42") == again.serialize()
@@ -91,7 +95,7 @@ async def test_overwrite_replaces_a_stored_workflow_when_asked_by_name(store, cl
         await store.save_workflow(again, overwrite="yes")
 
 
-async def test_a_machine_made_new_with_store_is_refused_at_its_first_change(store, clock):
+async def test_a_machine_made_new_with_store_is_refused_at_its_first_change(store, clock, backend):
     await stored_four_transitions(store, clock)
     newcomer = dn.WorkflowStateMachine("build-42", store=store, clock=clock)
     with pytest.raises(dn.ConcurrentModificationError, match="get_or_create") as info:
@@ -99,13 +103,15 @@ async def test_a_machine_made_new_with_store_is_refused_at_its_first_change(stor
     assert "changed by another writer" not in str(info.value)  # there is no other writer
     assert "already stored at version 4 (state 'Paused')" in str(info.value)
     assert newcomer.version == 0
-    assert transition_count(store.path) == 4
+    assert await transition_count(backend) == 4
 
 
 # -- writing a workflow that is stored: only a continuation --------------------------------------
 
 
-async def test_save_workflow_continues_a_stored_workflow_and_keeps_its_history(store, clock):
+async def test_save_workflow_continues_a_stored_workflow_and_keeps_its_history(
+    store, clock, backend
+):
     sm = dn.WorkflowStateMachine("build-42", clock=clock, max_history=3)  # no store
     for event in ("Start", "Pause"):
         await sm.process_event(event)
@@ -120,7 +126,7 @@ async def test_save_workflow_continues_a_stored_workflow_and_keeps_its_history(s
     await store.save_workflow(sm)  # no new entry: the header alone moves on
     await store.save_workflow(sm)  # the same again: nothing to add
     assert (await store.load_workflow("build-42")).context == {"only": "the context"}
-    assert transition_count(store.path) == 4
+    assert await transition_count(backend) == 4
 
 
 async def test_save_workflow_refuses_a_machine_behind_the_stored_one(store, clock):
@@ -219,14 +225,14 @@ async def test_get_or_create_makes_and_stores_a_new_workflow(store, clock):
     assert (await store.load_workflow("build-42")).state == S.RUNNING
 
 
-async def test_get_or_create_rebuilds_a_stored_workflow_without_running_handlers(db_path, clock):
+async def test_get_or_create_rebuilds_a_stored_workflow_without_running_handlers(backend, clock):
     handler = Counting()
-    async with dn.SqliteWorkflowStore(db_path, clock=clock) as store:
+    async with backend.open(clock=clock) as store:
         sm = await dn.WorkflowStateMachine.get_or_create("t", TIMED, store=store, clock=clock)
         await clock.advance(M * 10)
         await sm.process_event("note")
         sm.cancel_timers()  # the process stops here
-    async with dn.SqliteWorkflowStore(db_path, clock=clock) as store:
+    async with backend.open(clock=clock) as store:
         again = await dn.WorkflowStateMachine.get_or_create(
             "t", TIMED, store=store, clock=clock, handler=handler, context={"ignored": 1}
         )
@@ -270,10 +276,10 @@ class RacingStore:
         await self.store.delete_workflow(workflow_id)
 
 
-async def test_get_or_create_racing_another_process_gets_its_workflow(db_path, clock):
+async def test_get_or_create_racing_another_process_gets_its_workflow(backend, clock):
     async with (
-        dn.SqliteWorkflowStore(db_path) as mine,
-        dn.SqliteWorkflowStore(db_path) as theirs,
+        backend.open() as mine,
+        backend.open() as theirs,
     ):
         racing = RacingStore(mine, theirs, delete=False)
         sm = await dn.WorkflowStateMachine.get_or_create("build-42", store=racing, clock=clock)
@@ -282,10 +288,10 @@ async def test_get_or_create_racing_another_process_gets_its_workflow(db_path, c
         await sm.process_event("Start")  # it goes on with the stored one
 
 
-async def test_get_or_create_racing_a_create_and_delete_says_so(db_path, clock):
+async def test_get_or_create_racing_a_create_and_delete_says_so(backend, clock):
     async with (
-        dn.SqliteWorkflowStore(db_path) as mine,
-        dn.SqliteWorkflowStore(db_path) as theirs,
+        backend.open() as mine,
+        backend.open() as theirs,
     ):
         racing = RacingStore(mine, theirs, delete=True)
         with pytest.raises(dn.ConcurrentModificationError, match="already stored"):

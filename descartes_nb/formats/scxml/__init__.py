@@ -1,0 +1,1 @@
+"""SCXML <-> definitions: the datamodel-free part of the W3C recommendation."""
