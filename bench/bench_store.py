@@ -15,7 +15,11 @@ interleaved round after round; the median round is reported.
 - bytes on disk per stored transition (100 workflows x 200 transitions, after a checkpoint);
 - ``recover_all_workflows`` on 1,000 and 10,000 workflows of 20 transitions each.
 
+PostgreSQL (``--postgres``, see bench/store_postgres.py): the same figures against raw
+asyncpg, on the server of ``DESCARTES_NB_PG_URL`` or a throwaway one (tests/pgserver.py).
+
 Run: .venv/bin/python bench/bench_store.py [--rounds N] [--transitions N] [--workflows N]
+     [--postgres] [--only sqlite|postgres]
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import asyncio
 import functools
 import gc
 import json
+import os
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -282,9 +288,30 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--transitions", type=int, default=4000)
     parser.add_argument("--workflows", type=int, default=10_000)
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL figures too")
+    parser.add_argument("--only", choices=["sqlite", "postgres"])
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(main_async(args, Path(tmp)))
+    if args.only != "postgres":
+        with tempfile.TemporaryDirectory() as tmp:
+            asyncio.run(main_async(args, Path(tmp)))
+    if args.postgres or args.only == "postgres":
+        postgres(args)
+
+
+def postgres(args: argparse.Namespace) -> None:
+    """The PostgreSQL figures, on DESCARTES_NB_PG_URL's server or a throwaway one."""
+    import store_postgres
+
+    url = os.environ.get("DESCARTES_NB_PG_URL")
+    if url:
+        asyncio.run(store_postgres.report(url, args.rounds, args.transitions, args.workflows))
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.pgserver import PostgresServer
+
+    with PostgresServer() as server:
+        run = store_postgres.report(server.url, args.rounds, args.transitions, args.workflows)
+        asyncio.run(run)
 
 
 if __name__ == "__main__":

@@ -68,11 +68,11 @@ DAMAGE = {
     ),
     "unknown state": (
         "UPDATE workflows SET state = 'Exploded'",
-        "state 'Exploded' is not an atomic state of 'lifecycle'",
+        "state 'Exploded' is not a state of 'lifecycle'",
     ),
     "unknown state in history": (
         "UPDATE transitions SET to_state = 'Limbo' WHERE seq = 1",
-        "to_state 'Limbo' is not an atomic state",
+        "to_state 'Limbo' is not a state",
     ),
     "missing transition": (
         "DELETE FROM transitions WHERE seq = 3",

@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, NamedTuple
 
 from ..errors import HandlerError
-from ._definition import Guard
-from ._engine import Step
+from ._chart import ROOT
+from ._definition import EVENTLESS, Guard
 from ._events import WorkflowEvent
+from ._interpreter import Microstep, Step
 from ._jsonvalue import JSONValue, is_same, thaw, to_context
 
 HOOKS: Final = ("on_event", "on_exit", "on_transition", "on_enter")
@@ -128,14 +129,25 @@ def call_guard(
         ) from exc
 
 
+_ENTERING: Final = WorkflowEvent(EVENTLESS)
+"""The event eventless transitions get when taken while entering the initial configuration."""
+
+
 async def run_hooks(
     hooks: Hooks,
     step: Step,
-    event: WorkflowEvent,
+    event: WorkflowEvent | None,
     context: Mapping[str, JSONValue],
     workflow_id: str,
 ) -> Mapping[str, JSONValue]:
     """Run the hooks of one step in order on a draft of ``context``; return the new context.
+
+    Order: ``on_event`` once (not when entering the initial configuration, ``event`` None);
+    then per microstep ``on_exit`` of each state exited, ``on_transition`` of each
+    transition taken, ``on_enter`` of each state entered. ``on_transition`` gets the states
+    the workflow was in before and after the microstep when it took one transition, and the
+    transition's source and first target when several were taken together (one per
+    region); an event no transition takes gets it once, from and to the current state.
 
     The hooks that take the context get a plain, changeable copy of it (a draft); when they
     return it is checked and frozen (``to_context``). The context comes back unchanged (the
@@ -148,19 +160,40 @@ async def run_hooks(
     """
     draft = thaw(context) if hooks.needs_context else None
     assert draft is None or isinstance(draft, dict)
-    where = {"workflow_id": workflow_id, "event": event.name}
-    if hooks.on_event:
+    name = "" if event is None else event.name
+    where = {"workflow_id": workflow_id, "event": name}
+    if hooks.on_event and event is not None:
         await call_handler(hooks.on_event, step.source, event, state=step.source, **where)
-    if hooks.on_exit:
-        for state in step.exited:
-            await call_handler(hooks.on_exit, state, draft, state=state, **where)
-    if hooks.on_transition:
+    if not step.microsteps and hooks.on_transition:  # an event no transition takes
         await call_handler(
             hooks.on_transition, step.source, step.target, event, state=step.source, **where
         )
-    if hooks.on_enter:
-        for state in step.entered:
-            await call_handler(hooks.on_enter, state, draft, state=state, **where)
+    for micro in step.microsteps:
+        await _run_microstep(hooks, micro, event or _ENTERING, draft, where)
     if draft is None or is_same(draft, context):  # (is_same never calls == on non-JSON)
         return context
-    return to_context(draft, f"context after handlers for event {event.name!r}")
+    return to_context(draft, f"context after handlers for event {name!r}")
+
+
+async def _run_microstep(
+    hooks: Hooks,
+    micro: Microstep,
+    event: WorkflowEvent,
+    draft: object,
+    where: dict[str, str],
+) -> None:
+    if hooks.on_exit:
+        for state in micro.exited:
+            await call_handler(hooks.on_exit, state, draft, state=state, **where)
+    if hooks.on_transition:
+        if not micro.transitions:  # entering the initial configuration, or a rollback
+            pairs = [] if micro.source == ROOT else [(micro.source, micro.target)]
+        elif len(micro.transitions) == 1:
+            pairs = [(micro.source, micro.target)]
+        else:
+            pairs = [(t.source, t.target or t.source) for t in micro.transitions]
+        for source, target in pairs:
+            await call_handler(hooks.on_transition, source, target, event, state=source, **where)
+    if hooks.on_enter:
+        for state in micro.entered:
+            await call_handler(hooks.on_enter, state, draft, state=state, **where)

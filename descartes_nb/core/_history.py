@@ -4,9 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final, NamedTuple, overload
+from typing import Any, Final, NamedTuple, Protocol, overload
 
 from ._jsonvalue import JSONValue
+
+
+class Move(Protocol):
+    """What a step did to the configuration (an interpreter ``Step``, or an entry itself)."""
+
+    @property
+    def exited(self) -> tuple[str, ...]: ...
+    @property
+    def entered(self) -> tuple[str, ...]: ...
+    @property
+    def configuration(self) -> frozenset[str]: ...
+    @property
+    def memory(self) -> tuple[tuple[str, tuple[str, ...]], ...]: ...
+
+
+class _NoMove(NamedTuple):
+    exited: tuple[str, ...] = ()
+    entered: tuple[str, ...] = ()
+    configuration: frozenset[str] = frozenset()
+    memory: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+NO_MOVE: Final[Move] = _NoMove()
+"""The move a flat definition's entry records: none (its from_state and to_state say it)."""
 
 
 class StateHistoryEntry(NamedTuple):
@@ -26,6 +50,16 @@ class StateHistoryEntry(NamedTuple):
             workflow was created); summed per state it gives the total time in that state.
         context: the context right after the transition.
         context_before: the context right before it (what a rollback restores).
+        exited: every state the whole step exited, in order (innermost first per
+            microstep).
+        entered: every state it entered, in order (outermost first per microstep).
+        configuration: every active state after it, ancestors included.
+        memory: what the history pseudo-states remember after it, as (history state,
+            remembered states) pairs (empty without history states).
+
+    The last four are recorded for statecharts; for a flat definition (no statechart
+    feature, ``definition.is_statechart`` false) they are empty: ``from_state`` and
+    ``to_state`` say it all, and ``notebook.history_frame`` fills them in.
     """
 
     seq: int
@@ -37,6 +71,10 @@ class StateHistoryEntry(NamedTuple):
     duration: timedelta
     context: Mapping[str, JSONValue]
     context_before: Mapping[str, JSONValue]
+    exited: tuple[str, ...] = ()
+    entered: tuple[str, ...] = ()
+    configuration: frozenset[str] = frozenset()
+    memory: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def is_internal(self) -> bool:
@@ -50,7 +88,8 @@ class StateHistoryEntry(NamedTuple):
             f"StateHistoryEntry(seq={self.seq}, from_state={str(self.from_state)!r}, "
             f"to_state={str(self.to_state)!r}, event={self.event!r}, "
             f"event_data={self.event_data!r}, timestamp={self.timestamp.isoformat()!r}, "
-            f"duration={str(self.duration)!r}, context={dict(self.context)!r})"
+            f"duration={str(self.duration)!r}, context={dict(self.context)!r}"
+            + (f", configuration={sorted(self.configuration)!r})" if self.configuration else ")")
         )
 
 
@@ -67,7 +106,8 @@ _COLUMNS: Final = (
     "context",
     "context_before",
 )
-_ALL_COLUMNS: Final = frozenset({"seq", *_COLUMNS, "duration"})
+_MOVE_COLUMNS: Final = ("exited", "entered", "configuration", "memory")
+_ALL_COLUMNS: Final = frozenset({"seq", *_COLUMNS, "duration", *_MOVE_COLUMNS})
 _NO_ROWS: Final[Any] = ()
 
 
@@ -75,6 +115,7 @@ class History(Sequence[StateHistoryEntry]):
     """The most recent ``max_history`` entries of one workflow, oldest first (read-only)."""
 
     __slots__ = (
+        "_base_move",
         "_base_time",
         "_before",
         "_context",
@@ -84,6 +125,7 @@ class History(Sequence[StateHistoryEntry]):
         "_last_seq",
         "_last_time",
         "_max",
+        "_move",
         "_start",
         "_time",
         "_to",
@@ -102,6 +144,8 @@ class History(Sequence[StateHistoryEntry]):
         self._time: list[datetime] = _NO_ROWS
         self._context: list[Mapping[str, JSONValue]] = _NO_ROWS
         self._before: list[Mapping[str, JSONValue]] = _NO_ROWS
+        self._move: list[Move] = _NO_ROWS
+        self._base_move: Move | None = None  # the move of the newest evicted entry
         self._start = 0  # index of the oldest entry once the ring buffer is full
         self._last_seq = 0
         self._base_time = base_time  # timestamp before the oldest retained entry
@@ -150,6 +194,13 @@ class History(Sequence[StateHistoryEntry]):
     def __repr__(self) -> str:
         return f"<History {len(self)} of max {self._max}, last seq {self._last_seq}>"
 
+    def without_moves(self) -> Iterator[StateHistoryEntry]:
+        """The entries without their statechart fields (a flat definition's states say them)."""
+        return (
+            self._entry(i)._replace(exited=(), entered=(), configuration=frozenset())
+            for i in range(len(self._time))
+        )
+
     def tail(self, n: int) -> list[StateHistoryEntry]:
         """The newest ``n`` entries, oldest first."""
         count = len(self._time)
@@ -169,7 +220,7 @@ class History(Sequence[StateHistoryEntry]):
         if not wanted <= _ALL_COLUMNS:
             raise ValueError(
                 f"unknown history columns {sorted(wanted - _ALL_COLUMNS)} "
-                f"(columns: {['seq', *_COLUMNS, 'duration']})"
+                f"(columns: {['seq', *_COLUMNS, 'duration', *_MOVE_COLUMNS]})"
             )
         order = [self._index(i) for i in range(len(self._time))] if self._start else None
         out: dict[str, list[Any]] = {}
@@ -178,11 +229,24 @@ class History(Sequence[StateHistoryEntry]):
         for name, column in zip(_COLUMNS, self._lists(), strict=True):
             if name in wanted:
                 out[name] = [column[i] for i in order] if order else list(column)
+        moves = [self._move[i] for i in order] if order else self._move
+        for name in _MOVE_COLUMNS:
+            if name in wanted:
+                out[name] = [getattr(m, name) for m in moves]
         if "duration" in wanted:
             times = [self._time[i] for i in order] if order else self._time
             previous = [self._base_time, *times[:-1]] if times else []
             out["duration"] = [t - p for t, p in zip(times, previous, strict=True)]
         return out
+
+    def move_before(self, index: int) -> Move | None:
+        """The move of the entry just before the one at ``index``.
+
+        None when there was none since the workflow started, or it is no longer kept.
+        """
+        if index % len(self._time):
+            return self._move[self._index(index - 1)]
+        return self._base_move
 
     def previous_state(self) -> str | None:
         """The state the newest state-changing entry left, or None if none is retained."""
@@ -205,6 +269,7 @@ class History(Sequence[StateHistoryEntry]):
         timestamp: datetime,
         context: Mapping[str, JSONValue],
         context_before: Mapping[str, JSONValue],
+        move: Move,
     ) -> StateHistoryEntry:
         """The entry ``append`` would record with these fields (nothing is recorded)."""
         return StateHistoryEntry(
@@ -217,6 +282,10 @@ class History(Sequence[StateHistoryEntry]):
             timestamp - self._last_time,
             context,
             context_before,
+            move.exited,
+            move.entered,
+            move.configuration,
+            move.memory,
         )
 
     def append(
@@ -228,6 +297,7 @@ class History(Sequence[StateHistoryEntry]):
         timestamp: datetime,
         context: Mapping[str, JSONValue],
         context_before: Mapping[str, JSONValue],
+        move: Move,
     ) -> StateHistoryEntry:
         """Record an entry as the next seq (evicting the oldest when full) and return it."""
         seq = self._last_seq = self._last_seq + 1
@@ -235,7 +305,7 @@ class History(Sequence[StateHistoryEntry]):
         self._last_time = timestamp
         if self._time is _NO_ROWS:
             self._from, self._to, self._event, self._data = [], [], [], []
-            self._time, self._context, self._before = [], [], []
+            self._time, self._context, self._before, self._move = [], [], [], []
         if len(self._time) < self._max:
             self._from.append(from_state)
             self._to.append(to_state)
@@ -244,9 +314,11 @@ class History(Sequence[StateHistoryEntry]):
             self._time.append(timestamp)
             self._context.append(context)
             self._before.append(context_before)
+            self._move.append(move)
         else:
             i = self._start
             self._base_time = self._time[i]
+            self._base_move = self._move[i]
             self._from[i], self._to[i], self._event[i], self._data[i] = (
                 from_state,
                 to_state,
@@ -254,6 +326,7 @@ class History(Sequence[StateHistoryEntry]):
                 event_data,
             )
             self._time[i], self._context[i], self._before[i] = timestamp, context, context_before
+            self._move[i] = move
             self._start = (i + 1) % self._max
         return StateHistoryEntry(
             seq,
@@ -265,6 +338,10 @@ class History(Sequence[StateHistoryEntry]):
             duration,
             context,
             context_before,
+            move.exited,
+            move.entered,
+            move.configuration,
+            move.memory,
         )
 
     def _lists(self) -> tuple[list[Any], ...]:
@@ -284,6 +361,7 @@ class History(Sequence[StateHistoryEntry]):
     def _entry(self, i: int) -> StateHistoryEntry:
         j = self._index(i)
         previous = self._base_time if i == 0 else self._time[self._index(i - 1)]
+        move = self._move[j]
         return StateHistoryEntry(
             self.first_seq + i,
             self._from[j],
@@ -294,6 +372,10 @@ class History(Sequence[StateHistoryEntry]):
             self._time[j] - previous,
             self._context[j],
             self._before[j],
+            move.exited,
+            move.entered,
+            move.configuration,
+            move.memory,
         )
 
     @classmethod
@@ -308,10 +390,13 @@ class History(Sequence[StateHistoryEntry]):
 
         ``base_time`` and ``last_seq`` are used only when there are no entries.
         """
-        kept = list(entries)[-max_history:]
+        entries = list(entries)
+        kept = entries[-max_history:]
         if kept:
             base_time = kept[0].timestamp - kept[0].duration
         history = cls(max_history, base_time)
+        if len(entries) > len(kept):
+            history._base_move = entries[-len(kept) - 1]
         for e in kept:
             history.append(
                 e.from_state,
@@ -321,6 +406,7 @@ class History(Sequence[StateHistoryEntry]):
                 e.timestamp,
                 e.context,
                 e.context_before,
+                e,
             )
         history._last_seq = kept[-1].seq if kept else last_seq
         return history

@@ -20,10 +20,11 @@ from ..errors import (
 from . import _display as display
 from . import _engine as engine
 from ._clock import Clock, SystemClock
-from ._definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
+from ._definition import TransitionDef, WorkflowDefinition
 from ._events import FAILURE_EVENTS, RETRY, ROLLBACK, WorkflowEvent
 from ._handlers import NO_HOOKS, call_guard, hooks_of, run_hooks
-from ._history import History, StateHistoryEntry
+from ._history import NO_MOVE, History, Move, StateHistoryEntry
+from ._interpreter import Step, Unsettled, interpreter_of
 from ._jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value, with_item
 from ._lifecycle import LIFECYCLE
 from ._ports import WorkflowChange
@@ -100,20 +101,22 @@ class WorkflowStateMachine:
 
     __slots__ = (
         "_clock",
+        "_configuration",
         "_context",
         "_created_at",
         "_definition",
-        "_direct",
         "_history",
         "_hooks",
+        "_interpreter",
         "_listeners",
         "_lock",
         "_lock_free",
+        "_memory",
         "_retry_attempts",
+        "_started",
         "_state",
         "_state_entered_at",
         "_store",
-        "_table",
         "_timers",
         "_updated_at",
         "_version",
@@ -142,20 +145,24 @@ class WorkflowStateMachine:
         self._store = store
         self._lock: asyncio.Lock | None = None  # made on first use: idle machines stay small
         self._listeners: list[Listener] | None = None
-        compiled = engine.compiled(definition)
-        self._table = compiled.candidates
-        self._direct = compiled.direct
-        self._state = compiled.initial
+        self._interpreter = interpreter = interpreter_of(definition)
         self._context = EMPTY_CONTEXT if context is None else to_context(context)
+        initial = interpreter.initial
+        if interpreter.chart.eventless:  # its guards may read the initial context
+            initial = interpreter.start(initial.memory, self._guard_check)
+        self._configuration = initial.configuration
+        self._memory = initial.memory
+        self._state = initial.target
+        self._started = self._hooks is NO_HOOKS  # no handler to run on entering
         now = self._clock.now()
         self._created_at = self._updated_at = self._state_entered_at = now
         self._history = History(max_history, now)
         self._retry_attempts = 0
         self._version = 0
         self._timers: WorkflowTimers | None = None
-        if compiled.has_timers:
+        if any(s.timeout is not None or s.retry is not None for s in definition.states):
             self._timers = WorkflowTimers(definition, self._clock, workflow_id, self._on_timer)
-            self._timers.enter(compiled.configurations[self._state], now)
+            self._timers.enter(self._configuration, now)
         # Without handlers, a store or timers no change awaits or needs more than _apply,
         # so none needs the lock (see process_event).
         self._lock_free = self._hooks is NO_HOOKS and store is None and self._timers is None
@@ -175,7 +182,12 @@ class WorkflowStateMachine:
     @property
     def configuration(self) -> frozenset[str]:
         """Every active state, ancestors included."""
-        return engine.configuration_of(self._definition, self._state)
+        return self._configuration
+
+    @property
+    def is_started(self) -> bool:
+        """Whether the initial configuration was entered with its handlers (see ``start``)."""
+        return self._started
 
     @property
     def context(self) -> Mapping[str, JSONValue]:
@@ -221,9 +233,7 @@ class WorkflowStateMachine:
 
         Guards are evaluated against the current context with no event data.
         """
-        events = engine.enabled_events(
-            self._definition, self._state, self._context, self._check_guard
-        )
+        events = self._interpreter.enabled_events(self._configuration, self._guard_check)
         if self._undo_index() is not None:
             events.append(ROLLBACK)
         return events
@@ -280,7 +290,7 @@ class WorkflowStateMachine:
             name, data, is_custom = _unpack_event(event, data)
         lock = self._lock
         if self._lock_free and data is None and (lock is None or not lock.locked()):
-            step = self._direct.get((self._state, name))
+            step = self._interpreter.remembered.get((self._configuration, self._memory, name))
             if step is not None:
                 # The fast path: an unguarded transition with nothing that awaits. No other
                 # task can run before it returns, so it is atomic without taking the lock.
@@ -289,6 +299,33 @@ class WorkflowStateMachine:
             self._timers.arm_deferred()
         async with lock or self._make_lock():
             return await self._process_locked(name, data, is_custom)
+
+    async def start(self) -> None:
+        """Enter the initial configuration: run ``on_enter`` of the initial states.
+
+        Entering is a macrostep (eventless transitions and raised events included), done
+        when the machine is made; ``start`` runs its handlers, once. A machine not started
+        runs it before its first event; one without handlers, or rebuilt by
+        ``deserialize`` or recovery, is started already. A context the handlers change is
+        committed like ``set_context``. All or nothing: a handler that raises leaves the
+        machine not started, and nothing changed.
+
+        Raises:
+            HandlerError: a handler raised.
+            StoreError: the store could not commit the context the handlers made.
+        """
+        if self._started:
+            return
+        async with self._lock or self._make_lock():
+            if not self._started:
+                await self._start_locked()
+
+    async def _start_locked(self) -> None:
+        step = self._interpreter.start(self._interpreter.initial.memory, self._guard_check)
+        context = await run_hooks(self._hooks, step, None, self._context, self.workflow_id)
+        if context is not self._context:
+            await self._commit_context(context)
+        self._started = True
 
     def cancel_timers(self) -> None:
         """Cancel this workflow's pending timeout and retry (say, before dropping it).
@@ -323,20 +360,21 @@ class WorkflowStateMachine:
             self._timers.arm_deferred()
         lock = self._lock or self._make_lock()
         async with lock:
-            context = with_item(self._context, str.__str__(key), checked)
-            now = self._clock.now()
-            cancelled = self._store is not None and await self._save(
-                self._change(
-                    self._state, context, now, self._state_entered_at, self._retry_attempts
-                )
-            )
-            self._context = context
-            self._updated_at = now
-            self._version += 1
-            if self._listeners:
-                self._notify(None)
-            if cancelled:
-                raise asyncio.CancelledError
+            await self._commit_context(with_item(self._context, str.__str__(key), checked))
+
+    async def _commit_context(self, context: Mapping[str, JSONValue]) -> None:
+        """Commit a new context alone (no history entry); the caller holds the lock."""
+        now = self._clock.now()
+        cancelled = self._store is not None and await self._save(
+            self._change(self._state, context, now, self._state_entered_at, self._retry_attempts)
+        )
+        self._context = context
+        self._updated_at = now
+        self._version += 1
+        if self._listeners:
+            self._notify(None)
+        if cancelled:
+            raise asyncio.CancelledError
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(sm, entry)`` after every change; return a function that unsubscribes.
@@ -393,6 +431,8 @@ class WorkflowStateMachine:
         self, name: str, data: JSONValue, is_custom: bool
     ) -> StateHistoryEntry:
         """Process one event; the caller holds the lock."""
+        if not self._started:
+            await self._start_locked()
         if name == ROLLBACK:
             return await self._rollback()
         step, data = self._decide(name, data, is_custom)
@@ -412,27 +452,38 @@ class WorkflowStateMachine:
             except (InvalidTransitionError, UnknownEventError) as exc:
                 _log.warning("workflow %r: scheduled %s refused: %s", self.workflow_id, name, exc)
 
-    def _decide(
-        self, name: str, data: JSONValue, is_custom: bool
-    ) -> tuple[engine.Step, JSONValue]:
+    def _decide(self, name: str, data: JSONValue, is_custom: bool) -> tuple[Step, JSONValue]:
         """Pick the step ``name`` takes now (checking its data), or raise the refusal."""
         if data is not None:
             data = to_json_value(data, f"data of event {name!r}")
-        step = None
-        for transition, candidate in self._table.get((self._state, name), ()):
-            if transition.guard is None or self._check_guard(transition, self._context, data):
-                step = candidate
-                break
+        try:
+            step = self._interpreter.macrostep(
+                self._configuration,
+                self._memory,
+                name,
+                data,
+                self._guard_check,
+                lambda: self._previous_state(name),
+            )
+        except Unsettled as exc:
+            raise WorkflowError(
+                f"event {name!r} in state {str(self._state)!r} of workflow "
+                f"{self.workflow_id!r}: {exc}; nothing was changed",
+                workflow_id=self.workflow_id,
+                state=self._state,
+                event=name,
+            ) from None
         if step is None:
             if not is_custom or self.is_terminal:
                 raise self._refusal(name)
-            step = engine.internal_step(self._definition, self._state)
-        elif step.target == PREVIOUS_STATE:
-            step = self._return_step(step, name)
+            step = self._interpreter.stay(self._configuration, self._memory)
         return step, data
 
-    def _return_step(self, step: engine.Step, name: str) -> engine.Step:
-        """Plan a step back to the state the workflow was in before the current one."""
+    def _previous_state(self, name: str) -> str:
+        """The state before the current one (a ``PREVIOUS_STATE`` target).
+
+        Raises the refusal when the history kept holds none.
+        """
         previous = self._history.previous_state()
         if previous is None:
             raise InvalidTransitionError(
@@ -443,19 +494,34 @@ class WorkflowStateMachine:
                 state=self._state,
                 event=name,
             )
-        return engine.resolve_previous(self._definition, step, previous)
+        return previous
 
     async def _rollback(self) -> StateHistoryEntry:
         index = self._undo_index()
         if index is None:
             raise self._refusal(ROLLBACK)
         undone = self._history[index]
-        step = engine.plan_jump(self._definition, self._state, undone.from_state)
+        before = self._move_before(index, undone)
+        step = self._interpreter.jump(self._configuration, before.configuration, before.memory)
         evt = WorkflowEvent(ROLLBACK, {"undone_seq": undone.seq})
         context = undone.context_before
         if self._hooks is not NO_HOOKS:
             context = await run_hooks(self._hooks, step, evt, context, self.workflow_id)
         return await self._commit(step, ROLLBACK, evt.data, context, undone_event=undone.event)
+
+    def _move_before(self, index: int, undone: StateHistoryEntry) -> Move:
+        """Where the workflow was before the entry ``undone`` at ``index``."""
+        if not undone.configuration:  # a flat definition: its from_state says it
+            configuration = engine.configuration_of(self._definition, undone.from_state)
+            return self._interpreter.stay(configuration, undone.memory)
+        found = self._history.move_before(index)
+        if found is not None:
+            return found
+        if undone.seq == 1:
+            return self._interpreter.initial
+        # An older entry was evicted: undo what ``undone`` exited and entered.
+        configuration = (undone.configuration - set(undone.entered)) | set(undone.exited)
+        return self._interpreter.stay(configuration, undone.memory)
 
     def _undo_index(self) -> int | None:
         """Index of the newest entry not yet undone, or None if there is none or we can't."""
@@ -473,7 +539,7 @@ class WorkflowStateMachine:
 
     async def _commit(
         self,
-        step: engine.Step,
+        step: Step,
         event: str,
         data: JSONValue,
         context: Mapping[str, JSONValue],
@@ -485,7 +551,14 @@ class WorkflowStateMachine:
         if self._store is not None:
             history = self._history
             entry = history.next_entry(
-                step.source, step.target, event, data, now, context, self._context
+                step.source,
+                step.target,
+                event,
+                data,
+                now,
+                context,
+                self._context,
+                self._move(step),
             )
             previous = history.last_context
             cancelled = await self._save(
@@ -523,7 +596,7 @@ class WorkflowStateMachine:
 
     def _apply(
         self,
-        step: engine.Step,
+        step: Step,
         event: str,
         data: JSONValue,
         context: Mapping[str, JSONValue],
@@ -532,13 +605,15 @@ class WorkflowStateMachine:
     ) -> StateHistoryEntry:
         """Apply a decided step in memory (no await: atomic on the event loop)."""
         entry = self._history.append(
-            step.source, step.target, event, data, now, context, self._context
+            step.source, step.target, event, data, now, context, self._context, self._move(step)
         )
         if self._retry_attempts or event == RETRY:
             self._retry_attempts = self._next_retry_attempts(event, step, undone_event)
         if step.moves:
             self._state_entered_at = now
         self._state = step.target
+        self._configuration = step.configuration
+        self._memory = step.memory
         self._context = context
         self._updated_at = now
         self._version += 1
@@ -546,7 +621,15 @@ class WorkflowStateMachine:
             self._notify(entry)
         return entry
 
-    def _next_retry_attempts(self, event: str, step: engine.Step, undone_event: str | None) -> int:
+    def _move(self, step: Step) -> Move:
+        """What an entry records of ``step``.
+
+        Nothing for a flat definition: its states say it all (and its entries then equal
+        the stored ones).
+        """
+        return step if self._interpreter.chart.has_chart_features else NO_MOVE
+
+    def _next_retry_attempts(self, event: str, step: Step, undone_event: str | None) -> int:
         """Count consecutive retries: Retry adds one, leaving the failure behind resets."""
         if event == RETRY:
             return self._retry_attempts + 1
@@ -583,6 +666,9 @@ class WorkflowStateMachine:
             previous_context,
         )
 
+    def _guard_check(self, t: TransitionDef, data: object) -> bool:
+        return self._check_guard(t, self._context, data)  # type: ignore[arg-type]
+
     def _check_guard(
         self, t: TransitionDef, context: Mapping[str, JSONValue], data: JSONValue
     ) -> bool:
@@ -611,7 +697,11 @@ class WorkflowStateMachine:
     # -- serialization -------------------------------------------------------------------
 
     def serialize(self) -> SerializedWorkflow:
-        """Return everything about this workflow as a ``SerializedWorkflow``."""
+        """Return everything about this workflow as a ``SerializedWorkflow``.
+
+        A flat definition's workflow leaves out the configuration: its state says it.
+        """
+        chart = self._interpreter.chart.has_chart_features
         return SerializedWorkflow(
             workflow_id=self.workflow_id,
             definition=self._definition.name,
@@ -625,6 +715,8 @@ class WorkflowStateMachine:
             max_history=self._history.max_history,
             transition_count=self._history.last_seq,
             history=tuple(self._history),
+            configuration=self._configuration if chart else frozenset(),
+            memory=self._memory,
         )
 
     @classmethod
@@ -747,6 +839,11 @@ class WorkflowStateMachine:
             max_history=max_history or serialized.max_history,
         )
         sm._state = definition.state(serialized.state).name
+        sm._configuration = serialized.configuration or engine.configuration_of(
+            definition, sm._state
+        )
+        sm._memory = serialized.memory
+        sm._started = True
         sm._context = serialized.context
         sm._created_at = serialized.created_at
         sm._updated_at = serialized.updated_at

@@ -20,7 +20,10 @@ from ._history import StateHistoryEntry
 from ._jsonvalue import MAX_NESTING, JSONValue, to_context, to_json_value
 
 FORMAT: Final = "descartes_nb.workflow"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
+"""2 added the statechart fields (configuration, history memory, exited and entered states);
+version 1 files are read as before."""
+_READS: Final = (1, 2)
 _MICROSECOND: Final = timedelta(microseconds=1)
 
 MAX_COUNT: Final = 2**53 - 1
@@ -56,6 +59,8 @@ class SerializedWorkflow:
     max_history: int
     transition_count: int
     history: tuple[StateHistoryEntry, ...]
+    configuration: frozenset[str] = frozenset()  # empty: ``state`` and its ancestors
+    memory: tuple[tuple[str, tuple[str, ...]], ...] = ()  # what history states remember
 
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
@@ -85,6 +90,7 @@ class SerializedWorkflow:
             "max_history": self.max_history,
             "transition_count": self.transition_count,
             "history": _entries_to_list(self.history),
+            **_chart_fields(self),
         }
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -123,10 +129,10 @@ class SerializedWorkflow:
                 f"{obj.raw.get('format')!r}, expected {FORMAT!r}"
             )
         version = obj.get("format_version", int)
-        if version != FORMAT_VERSION:
+        if version not in _READS:
             raise SerializationError(
-                f"format_version {version!r} is not supported "
-                f"(this version reads {FORMAT_VERSION})"
+                f"format_version {version!r} is not supported (this version reads "
+                f"{', '.join(map(str, _READS))})"
             )
         return cls(
             workflow_id=obj.name("workflow_id"),
@@ -141,6 +147,8 @@ class SerializedWorkflow:
             max_history=obj.count("max_history", minimum=1),
             transition_count=obj.count("transition_count"),
             history=_entries_from_list(obj.get("history", list)),
+            configuration=obj.states("configuration"),
+            memory=obj.memory("memory"),
         )
 
 
@@ -210,6 +218,8 @@ def _entries_to_list(entries: Sequence[StateHistoryEntry]) -> list[dict[str, Any
         }
         if previous is None or e.context_before != previous:
             item["context_before"] = dict(e.context_before)  # omitted when it is the last context
+        if e.configuration:  # a statechart's entry (a flat one's states say it all)
+            item.update(_move_fields(e))
         out.append(item)
         previous = e.context
     return out
@@ -238,10 +248,33 @@ def _entries_from_list(items: list[Any]) -> tuple[StateHistoryEntry, ...]:
                 duration=item.span_us("duration_us") * _MICROSECOND,
                 context=context,
                 context_before=context_before,
+                exited=item.names("exited"),
+                entered=item.names("entered"),
+                configuration=item.states("configuration"),
+                memory=item.memory("memory"),
             )
         )
         previous = context
     return tuple(entries)
+
+
+def _chart_fields(s: SerializedWorkflow) -> dict[str, Any]:
+    if not s.configuration:
+        return {}
+    return {"configuration": sorted(s.configuration), "memory": _memory_dict(s.memory)}
+
+
+def _move_fields(e: StateHistoryEntry) -> dict[str, Any]:
+    return {
+        "exited": list(e.exited),
+        "entered": list(e.entered),
+        "configuration": sorted(e.configuration),
+        "memory": _memory_dict(e.memory),
+    }
+
+
+def _memory_dict(memory: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, list[str]]:
+    return {history: list(states) for history, states in memory}
 
 
 class _Reader:
@@ -293,6 +326,27 @@ class _Reader:
         return check_time(
             parse_time(self.get(key, str), f"{self.where}.{key}"), f"{self.where}.{key}"
         )
+
+    def names(self, key: str) -> tuple[str, ...]:
+        """An optional list of state names (empty when absent)."""
+        if key not in self.raw:
+            return ()
+        value = self.get(key, list)
+        if not all(isinstance(v, str) and v for v in value):
+            raise SerializationError(
+                f"{self.where}.{key} must be a list of state names, got {value!r:.80}"
+            )
+        return tuple(value)
+
+    def states(self, key: str) -> frozenset[str]:
+        return frozenset(self.names(key))
+
+    def memory(self, key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Optional history memory: {history state: [remembered states]}."""
+        if key not in self.raw:
+            return ()
+        value = _Reader(self.get(key, dict), f"{self.where}.{key}")
+        return tuple(sorted((name, value.names(name)) for name in value.raw))
 
     def context(self, key: str) -> Mapping[str, JSONValue]:
         value = self.get(key, dict)

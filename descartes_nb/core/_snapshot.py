@@ -7,8 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from ..errors import SerializationError
+from . import _engine as engine
 from ._definition import WorkflowDefinition
 from ._history import StateHistoryEntry
+from ._interpreter import NO_MEMORY, Step, interpreter_of
 from ._jsonvalue import JSONValue, to_context, to_json_value
 from ._lifecycle import LIFECYCLE
 from ._serialization import MAX_COUNT, SerializedWorkflow, check_time
@@ -53,6 +55,8 @@ def check_values(serialized: SerializedWorkflow) -> SerializedWorkflow:
         max_history=serialized.max_history,
         transition_count=serialized.transition_count,
         history=tuple(_entry(e, i, where, contexts) for i, e in enumerate(history)),
+        configuration=_states(serialized.configuration, f"{where} configuration"),
+        memory=_memory(serialized.memory, f"{where} memory"),
     )
 
 
@@ -86,7 +90,38 @@ def _entry(
         e.duration,
         _context(e.context, f"{at} context", contexts),
         _context(e.context_before, f"{at} context_before", contexts),
+        _names(e.exited, f"{at} exited"),
+        _names(e.entered, f"{at} entered"),
+        _states(e.configuration, f"{at} configuration"),
+        _memory(e.memory, f"{at} memory"),
     )
+
+
+def _names(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, tuple | list | frozenset | set):
+        raise SerializationError(f"{where} must be a tuple of state names, got {value!r:.80}")
+    for name in value:
+        _check_str(name, where)
+    return tuple(str.__str__(n) for n in value)
+
+
+def _states(value: object, where: str) -> frozenset[str]:
+    return frozenset(_names(value, where))
+
+
+def _memory(value: object, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    pairs = _names_pairs(value, where)
+    return tuple(sorted((str.__str__(h), _names(states, where)) for h, states in pairs))
+
+
+def _names_pairs(value: object, where: str) -> list[tuple[str, object]]:
+    if not isinstance(value, tuple | list) or not all(
+        isinstance(p, tuple | list) and len(p) == 2 and isinstance(p[0], str) for p in value
+    ):
+        raise SerializationError(
+            f"{where} must be (history state, remembered states) pairs, got {value!r:.80}"
+        )
+    return [(p[0], p[1]) for p in value]
 
 
 def _context(
@@ -144,19 +179,22 @@ def check_snapshot(serialized: SerializedWorkflow, definition: WorkflowDefinitio
         SerializationError: naming the first problem found.
     """
     wid = serialized.workflow_id
+    chart = interpreter_of(definition).chart
 
     def known(state: str, where: str) -> None:
-        if not definition.has_state(state) or definition.children(state):
+        if not definition.has_state(state) or chart.node(state).kind == "history":
             raise SerializationError(
-                f"workflow {wid!r}: {where} {state!r} is not an atomic state of "
+                f"workflow {wid!r}: {where} {state!r} is not a state of "
                 f"{definition.name!r} (states: {list(definition.state_names)})"
             )
 
     known(serialized.state, "state")
+    _check_configuration(wid, definition, serialized.state, serialized.configuration, "")
     history = serialized.history
     for i, e in enumerate(history):
         known(e.from_state, f"history seq {e.seq} from_state")
         known(e.to_state, f"history seq {e.seq} to_state")
+        _check_configuration(wid, definition, e.to_state, e.configuration, f"history seq {e.seq} ")
         if i:
             _check_link(wid, history[i - 1], e)
     if history and (
@@ -166,6 +204,28 @@ def check_snapshot(serialized: SerializedWorkflow, definition: WorkflowDefinitio
             f"workflow {wid!r}: state {serialized.state!r} and transition_count "
             f"{serialized.transition_count} do not match the last history entry "
             f"(seq {history[-1].seq}, to {history[-1].to_state!r})"
+        )
+
+
+def _check_configuration(
+    wid: str, definition: WorkflowDefinition, state: str, configuration: frozenset[str], at: str
+) -> None:
+    """An empty configuration means "the state and its ancestors" (a flat definition)."""
+    chart = interpreter_of(definition).chart
+    if not configuration:
+        if chart.node(state).kind not in ("atomic", "final"):
+            raise SerializationError(
+                f"workflow {wid!r}: {at}state {state!r} is not an atomic state, and no "
+                "configuration says which of its descendants are active"
+            )
+        return
+    problem = chart.configuration_problem(configuration)
+    if problem is None and chart.innermost(configuration) != state:
+        problem = f"its innermost state is {chart.innermost(configuration)!r}, not {state!r}"
+    if problem is not None:
+        raise SerializationError(
+            f"workflow {wid!r}: {at}configuration {sorted(configuration)!r} cannot be active "
+            f"in {definition.name!r}: {problem}"
         )
 
 
@@ -194,3 +254,17 @@ def canonical_history(
         e._replace(from_state=name(e.from_state).name, to_state=name(e.to_state).name)
         for e in serialized.history
     ]
+
+
+def flat_move(definition: WorkflowDefinition, source: str, event: str, target: str) -> Step:
+    """The move of a flat definition's entry, from its states.
+
+    The transition that leads there, if one does, else straight from ``source`` to
+    ``target`` (a rollback, an internal event).
+    """
+    for _, step in engine.candidates(definition, source, event):
+        if step.target == target:
+            return step
+    interpreter = interpreter_of(definition)
+    before = engine.configuration_of(definition, source)
+    return interpreter.jump(before, engine.configuration_of(definition, target), NO_MEMORY)

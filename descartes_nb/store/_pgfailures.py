@@ -7,6 +7,7 @@ is where asyncpg is needed for its exception classes.
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import timedelta
 from typing import Final
 
@@ -48,6 +49,12 @@ def is_connection_lost(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) in _SHUTDOWN
 
 
+def _is_refused(exc: BaseException) -> bool:
+    """Whether no connection could be made at all (nothing was sent)."""
+    refused = (ConnectionRefusedError, socket.gaierror)
+    return isinstance(exc, refused) or getattr(exc, "sqlstate", None) == "57P03"
+
+
 def translate(
     exc: BaseException, where: str, doing: str, lock_timeout: timedelta, *, read_only: bool
 ) -> StateMachineError:
@@ -59,7 +66,7 @@ def translate(
         return SerializationError(f"{doing}: text PostgreSQL cannot store ({exc})")
     if is_connection_lost(exc):
         why = "was shut down or restarted" if state in _SHUTDOWN else "cannot be reached"
-        if doing == "connecting":
+        if doing == "connecting" or _is_refused(exc):
             return StoreError(
                 f"database {where} {why} ({type(exc).__name__}: {exc}); check the URL and "
                 "that the server is running"

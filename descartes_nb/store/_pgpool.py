@@ -109,7 +109,7 @@ class Pool:
             "connecting",
             create(
                 self._url,
-                min_size=1,
+                min_size=0,  # connections are made when needed: no reconnecting in the background
                 max_size=self._config.pool_size,
                 timeout=CONNECT_TIMEOUT,
                 server_settings=settings,
@@ -159,7 +159,7 @@ class Pool:
             if not failures.is_translatable(exc):
                 raise
             if failures.is_connection_lost(exc) and self._pool is not None:
-                self._pool.expire_connections()
+                await self._pool.expire_connections()
             raise failures.translate(
                 exc, self.where, doing, self._config.busy_timeout, read_only=self._read_only
             ) from exc

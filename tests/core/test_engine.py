@@ -40,7 +40,7 @@ def test_initial_configuration_descends_to_the_initial_child(editor):
 
 
 def test_sibling_transition_exits_and_enters_only_the_children(editor):
-    step = engine.plan_jump(editor, "Typing", "Saving")
+    step = engine.candidates(editor, "Typing", "save")[0][1]
     assert step.exited == ("Typing",)
     assert step.entered == ("Saving",)
     assert step.configuration == {"Saving", "Editing"}
@@ -51,6 +51,9 @@ async def test_events_bubble_to_ancestors_and_inner_transitions_win(editor):
     sm = dn.WorkflowStateMachine("doc", editor, handler=trace)
     assert sm.state == "Typing"
     assert sm.configuration == {"Editing", "Typing"}
+    await sm.start()
+    assert trace.calls == [("enter", "Editing"), ("enter", "Typing")]
+    trace.calls.clear()
     entry = await sm.process_event("close")  # Typing's own self-transition
     assert entry.to_state == "Typing"
     assert trace.calls == [("exit", "Typing"), ("enter", "Typing")]

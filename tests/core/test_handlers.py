@@ -32,6 +32,7 @@ async def test_hooks_run_in_design_order_sync_and_async(make_workflow):
     sm = make_workflow(handler=handler)
     await sm.process_event("Start")
     assert handler.calls == [
+        ("on_enter", S.IDLE),  # entering the initial configuration (start) comes first
         ("on_event", S.IDLE, "Start"),
         ("on_exit", S.IDLE),
         ("on_transition", S.IDLE, S.RUNNING, "Start"),
@@ -42,6 +43,8 @@ async def test_hooks_run_in_design_order_sync_and_async(make_workflow):
 async def test_internal_custom_event_runs_on_event_and_on_transition_only(make_workflow):
     handler = Recorder()
     sm = make_workflow(handler=handler)
+    await sm.start()
+    handler.calls.clear()
     await sm.process_event(dn.WorkflowEvent.custom("note"))
     assert handler.calls == [
         ("on_event", S.IDLE, "note"),
@@ -69,13 +72,19 @@ async def test_failing_hook_raises_handler_error_and_changes_nothing(make_workfl
     class Failing(dn.StateHandler):
         pass
 
+    armed: list[bool] = []
+
     def boom(self, *args):
+        if not armed:
+            return  # (entering the initial configuration: see the test below)
         if isinstance(args[-1], dict):
             args[-1]["written"] = True  # a draft change that must be dropped
         raise RuntimeError(f"{hook} broke")
 
     setattr(Failing, hook, boom)
     sm = make_workflow(handler=Failing(), context={"n": 1})
+    await sm.start()
+    armed.append(True)
     before = (sm.state, dict(sm.context), list(sm.history), sm.metadata, sm.version)
     with pytest.raises(dn.HandlerError) as info:
         await sm.process_event("Start")
@@ -87,6 +96,41 @@ async def test_failing_hook_raises_handler_error_and_changes_nothing(make_workfl
     assert (sm.state, dict(sm.context), list(sm.history), sm.metadata, sm.version) == before
 
 
+async def test_start_runs_on_enter_of_the_initial_states_once(make_workflow):
+    handler = Recorder()
+    sm = make_workflow(handler=handler)
+    assert not sm.is_started
+    await sm.start()
+    await sm.start()
+    assert handler.calls == [("on_enter", S.IDLE)]
+    assert sm.is_started
+    assert sm.version == 0  # the handler changed no context: nothing to commit
+
+
+async def test_a_failing_start_changes_nothing_and_is_tried_again(make_workflow):
+    class Once(dn.StateHandler):
+        failures = 1
+
+        def on_enter(self, state, ctx):
+            ctx["entered"] = str(state)
+            if self.failures:
+                self.failures -= 1
+                raise RuntimeError("not yet")
+
+    sm = make_workflow(handler=Once())
+    with pytest.raises(dn.HandlerError, match="not yet"):
+        await sm.process_event("Start")
+    assert (sm.state, dict(sm.context), len(sm.history), sm.is_started) == (
+        S.IDLE,
+        {},
+        0,
+        False,
+    )
+    entry = await sm.process_event("Start")
+    assert entry.context_before == {"entered": "Idle"}  # start committed it (version 1)
+    assert (sm.context["entered"], sm.version) == ("Running", 2)
+
+
 async def test_context_changes_made_by_handlers_are_kept_in_history(make_workflow):
     class Count(dn.StateHandler):
         def on_enter(self, state, ctx):
@@ -95,13 +139,12 @@ async def test_context_changes_made_by_handlers_are_kept_in_history(make_workflo
     sm = make_workflow(handler=Count())
     first = await sm.process_event("Start")
     second = await sm.process_event("Pause")
-    assert first.context == {"entered": ["Running"]}
-    assert first.context_before == {}
-    assert second.context == {"entered": ["Running", "Paused"]}
-    assert sm.context == {"entered": ["Running", "Paused"]}
+    assert first.context == {"entered": ["Idle", "Running"]}
+    assert first.context_before == {"entered": ["Idle"]}  # from start, before the first event
+    assert second.context == {"entered": ["Idle", "Running", "Paused"]}
     await sm.rollback()
     # Rollback restores the context from before Pause; handlers then run on the way back in.
-    assert sm.context == {"entered": ["Running", "Running"]}
+    assert sm.context == {"entered": ["Idle", "Running", "Running"]}
 
 
 async def test_handler_writing_non_json_context_is_refused(make_workflow):
@@ -139,7 +182,7 @@ async def test_plain_object_with_some_hooks_is_a_handler(make_workflow):
     duck = Duck()
     sm = make_workflow(handler=duck)
     await sm.process_event("Start")
-    assert duck.entered == [S.RUNNING]
+    assert duck.entered == [S.IDLE, S.RUNNING]
 
 
 class Door(enum.StrEnum):

@@ -24,6 +24,10 @@ def test_columns_of_an_empty_history_are_empty():
         "duration",
         "context",
         "context_before",
+        "exited",
+        "entered",
+        "configuration",
+        "memory",
     }
     assert all(values == [] for values in columns.values())
     assert history.first_seq == 1

@@ -320,7 +320,7 @@ async def test_concurrent_events_are_processed_one_at_a_time(make_workflow):
     for previous, entry in itertools.pairwise(history):
         assert entry.from_state == previous.to_state
         assert entry.seq == previous.seq + 1
-    assert sm.context["entered"] == 101
+    assert sm.context["entered"] == 102  # and once on entering Idle (start)
 
 
 def test_constructor_refuses_bad_arguments():

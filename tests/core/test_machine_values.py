@@ -177,6 +177,8 @@ async def test_event_data_kept_by_a_handler_cannot_change_history(make_workflow)
             kept.append(ctx)  # the draft: a plain dict, the handler's own
 
     sm = make_workflow(handler=Keeper())
+    await sm.start()
+    kept.clear()
     data = {"by": ["ana"]}
     entry = await sm.process_event("Start", data)
     data["by"].append("bob")  # the caller's own dict: it was copied

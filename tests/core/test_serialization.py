@@ -45,7 +45,8 @@ async def test_deserialized_machine_keeps_working_and_can_roll_back(busy, clock)
 async def test_to_dict_is_versioned_and_omits_unchanged_context_before(busy):
     data = busy.serialize().to_dict()
     assert data["format"] == "descartes_nb.workflow"
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
+    assert "configuration" not in data  # a flat workflow: its state says it
     assert "context_before" in data["history"][0]
     assert "context_before" not in data["history"][1]  # same as the previous context
     # set_context changed the context between Retry and note: recorded explicitly
@@ -119,7 +120,7 @@ def test_from_json_refuses_non_objects(text):
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        pytest.param(["state"], "Sleeping", "'Sleeping' is not an atomic state", id="state"),
+        pytest.param(["state"], "Sleeping", "'Sleeping' is not a state", id="state"),
         pytest.param(["history", 2, "from_state"], "Idle", "history is broken", id="chain"),
         pytest.param(["history", 2, "seq"], 9, "history is broken", id="gap"),
         pytest.param(["history", 3, "duration_us"], 1, "has duration", id="duration"),

@@ -37,6 +37,11 @@ def test_the_sample_snapshot_is_valid():
     assert json.loads(sm.serialize().to_json()) == SNAPSHOT
 
 
+def test_format_version_1_is_still_read():
+    old = dn.SerializedWorkflow.from_json(json.dumps({**SNAPSHOT, "format_version": 1}))
+    assert old == dn.SerializedWorkflow.from_json(json.dumps(SNAPSHOT))
+
+
 async def test_from_json_refuses_an_empty_workflow_id(sample):
     text = corrupt(sample.serialize().to_dict(), ["workflow_id"], "")
     with pytest.raises(dn.SerializationError, match="workflow_id must be a non-empty str"):
@@ -206,7 +211,7 @@ def entry(seq: int, source: str, target: str, event: str) -> dict[str, object]:
 # A valid snapshot as JSON data: three lifecycle transitions, seven seconds apart.
 SNAPSHOT: dict[str, object] = {
     "format": "descartes_nb.workflow",
-    "format_version": 1,
+    "format_version": 2,
     "workflow_id": "prop",
     "definition": "lifecycle",
     "state": "Running",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+
 import descartes_nb as dn
 
 T, St = dn.TransitionDef, dn.StateDef
@@ -106,7 +110,7 @@ def test_validate_final_state_with_children():
     assert ("F", "final", "error") in found(d)
 
 
-def editor(*history_states, default=None, initial="Editing"):
+def editor(*history_states, initial="Editing"):
     """Editing (Typing, Saving) with a history state; Paused comes back through H."""
     return chart(
         (
@@ -253,3 +257,34 @@ def test_validate_final_state_as_a_region_of_a_parallel_state():
     [problem] = [p for p in dn.validate(d) if p.key == "final"]
     assert (problem.state, problem.key) == ("F", "final")
     assert "a region of parallel state 'A' cannot be final" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("history", "key", "words"),
+    [
+        (St("H", parent="Editing", history="wide"), "history", "must be 'shallow' or 'deep'"),  # type: ignore[arg-type]
+        (St("H", parent="Editing", history="deep", timeout=timedelta(1)), "timeout", "pseudo"),
+        (St("H", parent="Editing", history="deep", terminal=True), "terminal", "pseudo"),
+        (St("H", parent="Editing", history="deep", raise_on_entry=("x",)), "raise", "never"),
+        (St("Paused", raise_on_exit=("",)), "raise", "a raised event needs a name, got ''"),
+    ],
+)
+def test_validate_what_a_history_state_or_a_raise_cannot_have(history, key, words):
+    base = editor(St("H", parent="Editing", history="shallow"))
+    states = [history if s.name == history.name else s for s in base.states]
+    d = chart(states, base.transitions, initial="Editing")
+    problems = [p for p in dn.validate(d) if p.state == history.name and p.key == key]
+    assert any(words in p.message for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("targets", "words"),
+    [
+        (("Built", dn.PREVIOUS_STATE), "'@previous' must be the only target"),
+        (("Built", "Built"), "a state is named twice"),
+    ],
+)
+def test_validate_several_targets_named_badly(targets, words):
+    d = release(extra=(T("A", "x", targets[0], more_targets=targets[1:]),))
+    [problem] = dn.validate(d)
+    assert words in problem.message

@@ -320,3 +320,43 @@ def test_any_statechart_round_trips_through_scxml(chart):
     assert again == chart
     assert again.states == chart.states
     assert dn.to_scxml(again) == text
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('<state id="A" dn:timeout="soon"/>', "bad duration 'soon'"),
+        ('<state id="A" dn:retry="tries=3"/>', "bad retry field 'tries=3'"),
+        ('<state id="A" dn:retry="backoff=linear"/>', "unknown backoff 'linear'"),
+        ('<state id="A" dn:retry="max_attempts=x"/>', "max_attempts must be a whole number"),
+        ('<state id="A" dn:retry="jitter=inf"/>', "jitter must be a number from 0 to 1"),
+        ('<state id="A" dn:terminal="yes"/>', "dn:terminal must be 'true' or 'false'"),
+        ('<state id="A" dn:colour="red"/>', "unknown attribute dn:colour"),
+        ('<state id="A"><transition dn:target="B"/></state>', "dn:target can only be"),
+        ('<state id="A"><transition event="e" type="odd"/></state>', "type must be 'external'"),
+        ('<state id="A"><onentry><raise/></onentry></state>', "needs one event name, got ''"),
+        ('<state id="A"><initial/><state id="B"/></state>', "needs a <transition> with a target"),
+        (
+            '<state id="A" initial="B"><initial><transition target="B"/></initial><state id="B"/>'
+            "</state>",
+            "the initial child is given twice",
+        ),
+        (
+            '<state id="A"><state id="B"/><history id="H"><transition target="B"/><transition '
+            'target="B"/></history></state>',
+            "holds more than one <transition>",
+        ),
+    ],
+)
+def test_load_scxml_refuses_bad_descartes_attributes_and_defaults(body, words):
+    head = HEAD.replace(">", ' xmlns:dn="urn:x-descartes-nb:scxml">')
+    with pytest.raises(dn.DefinitionError, match=re.escape(words)):
+        dn.load_scxml(scxml(body, head))
+
+
+def test_retry_text_round_trips_and_fills_defaults():
+    from descartes_nb.formats.scxml._retry import format_retry, parse_retry
+
+    policy = dn.RetryPolicy(4, "fixed", initial=dn.RetryPolicy().max, jitter=0.5)
+    assert parse_retry(format_retry(policy)) == policy
+    assert parse_retry("") == dn.RetryPolicy()

@@ -175,7 +175,9 @@ def test_every_active_atomic_state_is_filled(release):
 
 async def test_a_snapshot_in_a_parallel_state_fills_each_region(make_workflow, release):
     """A snapshot that does not carry its configuration enters every region by default."""
-    snapshot = dataclasses.replace(make_workflow(release).serialize(), state="Checks")
+    snapshot = dataclasses.replace(
+        make_workflow(release).serialize(), state="Checks", configuration=frozenset()
+    )
     source = dnb.diagram(snapshot, definition=release).source
     assert [line.split()[0] for line in lines(source, FILLED)] == ["s3", "s6"]
     assert 'label="' + snapshot.workflow_id + ' (release): Checks"' in source

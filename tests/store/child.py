@@ -1,9 +1,11 @@
-"""A child process for the crash and multi-process tests: runs workflows on a store file.
+"""A child process for the crash and multi-process tests: runs workflows on a store.
+
+DB is a SQLite file or a PostgreSQL URL (``dn.open_store``).
 
 ``python child.py crash DB WORKFLOWS LOOP_COMMITS`` recovers every workflow in DB (creating
 the missing ones), then processes events in all of them concurrently until killed,
 printing ``ack WORKFLOW SEQ VERSION`` after each ``process_event`` returns. LOOP_COMMITS is
-1 or 0 (``StateStoreConfig.loop_commits``).
+1 or 0 (``StateStoreConfig.loop_commits``; SQLite only).
 
 ``python child.py contend DB WORKFLOWS STEPS SEED`` waits for ``go`` on stdin, then makes
 STEPS changes to randomly chosen workflows, keeping its machines between steps (so another
@@ -35,7 +37,7 @@ async def change(sm: dn.WorkflowStateMachine, rng: random.Random) -> dn.StateHis
 
 
 async def recovered_or_new(
-    store: dn.SqliteWorkflowStore, names: list[str]
+    store: dn.SqliteWorkflowStore | dn.PostgresWorkflowStore, names: list[str]
 ) -> dict[str, dn.WorkflowStateMachine]:
     report = await dn.WorkflowRecovery(store).recover_all_workflows()
     if not report.ok:
@@ -48,7 +50,7 @@ async def recovered_or_new(
 
 async def crash(path: str, workflows: int, loop_commits: bool) -> None:
     config = dn.StateStoreConfig(loop_commits=loop_commits)
-    async with dn.SqliteWorkflowStore(path, config) as store:
+    async with dn.open_store(path, config) as store:
         machines = await recovered_or_new(store, [f"crash-{i}" for i in range(workflows)])
         print("ready", flush=True)
 
@@ -65,7 +67,7 @@ async def crash(path: str, workflows: int, loop_commits: bool) -> None:
 
 async def contend(path: str, workflows: int, steps: int, seed: int) -> None:
     rng = random.Random(seed)
-    async with dn.SqliteWorkflowStore(path) as store:
+    async with dn.open_store(path) as store:
         names = [f"shared-{i}" for i in range(workflows)]
         recovery = dn.WorkflowRecovery(store)
         machines = {name: await recovery.recover_workflow(name) for name in names}

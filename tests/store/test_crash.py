@@ -1,4 +1,7 @@
-"""Real crashes and real concurrency: SIGKILLed writers and two processes on one file."""
+"""Real crashes and real concurrency: SIGKILLed writers, and processes on one database.
+
+Each test runs on SQLite (a file) and on PostgreSQL (a fresh database of the test server).
+"""
 
 from __future__ import annotations
 
@@ -17,9 +20,19 @@ import descartes_nb as dn
 from .conftest import child_environment
 
 CHILD = str(Path(__file__).with_name("child.py"))
-KILLS = 50 if os.environ.get("CI") else 12
+KILLS = {"sqlite": 50, "postgres": 20} if os.environ.get("CI") else {"sqlite": 12, "postgres": 6}
+# Processes writing the same workflows at once.
+CONTENDERS = {"sqlite": 2, "postgres": 4}
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """(backend, database): a SQLite file, or a PostgreSQL URL."""
+    if request.param == "postgres":
+        return "postgres", request.getfixturevalue("pg_db_url")
+    return "sqlite", str(tmp_path / "workflows.db")
 
 
 async def start_child(*args: object) -> asyncio.subprocess.Process:
@@ -44,7 +57,7 @@ async def read_line(child: asyncio.subprocess.Process) -> str:
     return line.decode()
 
 
-async def run_until_killed(db: Path, after_acks: int, loop_commits: bool) -> list[str]:
+async def run_until_killed(db: str, after_acks: int, loop_commits: bool) -> list[str]:
     """Start a crash child, SIGKILL it after ``after_acks`` acks; every complete line."""
     child = await start_child("crash", db, 4, int(loop_commits))
     lines: list[str] = []
@@ -61,9 +74,9 @@ async def run_until_killed(db: Path, after_acks: int, loop_commits: bool) -> lis
 
 
 async def check_everything_acknowledged_is_stored(
-    db: Path, acked: dict[str, set[int]], versions: dict[str, int]
+    db: str, acked: dict[str, set[int]], versions: dict[str, int]
 ) -> None:
-    async with dn.SqliteWorkflowStore(db) as store:
+    async with dn.open_store(db) as store:
         assert await store.check_integrity() == []
         report = await dn.WorkflowRecovery(store).recover_all_workflows()
         assert report.ok, str(report)  # recovery checked every chain
@@ -74,30 +87,32 @@ async def check_everything_acknowledged_is_stored(
             assert report.workflows[workflow_id].version >= versions[workflow_id]
 
 
-async def test_sigkill_at_random_moments_loses_no_acknowledged_transition(tmp_path):
-    db = tmp_path / "crash.db"
+async def test_sigkill_at_random_moments_loses_no_acknowledged_transition(database):
+    backend, db = database
     rng = random.Random(20261125)
     acked: dict[str, set[int]] = defaultdict(set)
     versions: dict[str, int] = defaultdict(int)
-    for kill in range(KILLS):
+    for kill in range(KILLS[backend]):
         # Now and then the kill comes before the child is ready: while it opens the file,
         # migrates the schema or recovers.
         after = 0 if kill % 7 == 3 else rng.randint(1, 400)
-        # Every other child commits on its event loop's thread, the others on aiosqlite's.
+        # SQLite: every other child commits on its event loop's thread, the others on
+        # aiosqlite's.
         for line in await run_until_killed(db, after, loop_commits=kill % 2 == 0):
             _, workflow_id, seq, version = line.split()
             acked[workflow_id].add(int(seq))
             versions[workflow_id] = max(versions[workflow_id], int(version))
         await check_everything_acknowledged_is_stored(db, acked, versions)
-    assert sum(map(len, acked.values())) > KILLS  # it did work between the kills
+    assert sum(map(len, acked.values())) > KILLS[backend]  # it did work between the kills
 
 
-async def test_two_processes_on_the_same_workflows_lose_no_update(tmp_path):
-    db = tmp_path / "shared.db"
-    async with dn.SqliteWorkflowStore(db) as store:
+async def test_processes_on_the_same_workflows_lose_no_update(database):
+    backend, db = database
+    async with dn.open_store(db) as store:
         for i in range(3):
             await dn.WorkflowStateMachine(f"shared-{i}", store=store).process_event("Start")
-    children = [await start_child("contend", db, 3, 400, seed) for seed in (1, 2)]
+    seeds = range(1, CONTENDERS[backend] + 1)
+    children = [await start_child("contend", db, 3, 400, seed) for seed in seeds]
     for child in children:
         assert await read_line(child) == "ready\n"
     for child in children:
@@ -118,7 +133,7 @@ async def test_two_processes_on_the_same_workflows_lose_no_update(tmp_path):
             else:
                 conflicts += 1
     assert conflicts > 0  # they did step on each other
-    async with dn.SqliteWorkflowStore(db) as store:
+    async with dn.open_store(db) as store:
         report = await dn.WorkflowRecovery(store).recover_all_workflows()
         assert report.ok, str(report)
         for workflow_id, seqs in acks.items():
@@ -126,4 +141,4 @@ async def test_two_processes_on_the_same_workflows_lose_no_update(tmp_path):
             # written twice, none acknowledged and then overwritten.
             stored = [e.seq for e in await store.get_workflow_history(workflow_id)]
             assert sorted(seqs) == stored[1:] == list(range(2, len(stored) + 1))
-        assert sum(map(len, acks.values())) + conflicts == 800
+        assert sum(map(len, acks.values())) + conflicts == 400 * len(children)
