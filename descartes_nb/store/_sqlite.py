@@ -340,7 +340,7 @@ class SqliteWorkflowStore:
         found = await self.get_workflow_history(workflow_id, since_seq=seq - 1, limit=1)
         return found[0] if found and found[0].seq == seq else None
 
-    def claims(self) -> fleetsqlite.SqliteClaims:
+    def worker_claims(self) -> fleetsqlite.SqliteClaims:
         """A worker's own connection to this store's file (see ``Worker``)."""
         return fleetsqlite.SqliteClaims(self._path, self._config, self._retention)
 

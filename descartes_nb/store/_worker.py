@@ -36,7 +36,7 @@ class Claims(Protocol):
 class FleetStore(Protocol):
     """A store a worker can serve (``SqliteWorkflowStore``, ``PostgresWorkflowStore``)."""
 
-    def claims(self) -> Claims: ...
+    def worker_claims(self) -> Claims: ...
 
 
 class _Unscheduled:
@@ -122,7 +122,7 @@ class Worker:
         handlers: Mapping[str, object] | None = None,
         poll_interval: timedelta | float = timedelta(milliseconds=200),
     ) -> None:
-        if not callable(getattr(store, "claims", None)):
+        if not callable(getattr(store, "worker_claims", None)):
             raise TypeError(
                 f"a Worker needs a SqliteWorkflowStore or PostgresWorkflowStore, got {store!r}"
             )
@@ -154,7 +154,7 @@ class Worker:
 
     async def run(self) -> None:
         """Serve the store until ``stop()``; an item in hand is finished first."""
-        claims = self._store.claims()
+        claims = self._store.worker_claims()
         await claims.open()
         try:
             while not self._stop.is_set():
@@ -166,7 +166,7 @@ class Worker:
 
     async def run_once(self) -> int:
         """Process everything due now, then return how many items were processed."""
-        claims = self._store.claims()
+        claims = self._store.worker_claims()
         await claims.open()
         try:
             return await self._serve(claims)
