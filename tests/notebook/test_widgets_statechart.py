@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import descartes_nb as dn
 from descartes_nb.notebook import diagram
+from descartes_nb.notebook._player import HistoryPlayer
 from descartes_nb.notebook._tasks import message_text
-from descartes_nb.notebook._widgets import EventPanel, HistoryPlayer
+from descartes_nb.notebook._widgets import EventPanel
 
 from .test_widgets import enabled, settle
 
@@ -38,7 +39,7 @@ async def test_event_panel_has_a_button_per_event_of_every_region(
     panel.buttons["passed"].click()  # the join: done.state.Checks leaves for Review
     await panel.wait()
     await settle()
-    assert message_text(panel.message) == "passed: Checks -> CodeReview\n"
+    assert message_text(panel.message) == "Processed passed: Checks → CodeReview.\n"
     assert enabled(panel) == ["Fail", "Timeout", "hold", "approve", "Rollback"]
     assert "<b>CodeReview</b>" in panel.title.value
     panel.close()
@@ -68,7 +69,7 @@ async def test_history_player_redraws_each_steps_configuration(
     player.slider.value = 1
     assert "compiled" in player.entry.value
     player.slider.value = 5  # resume: back to SecurityReview through the history state
-    assert "OnHold &#8594; SecurityReview" in player.entry.value
+    assert "resume: OnHold → SecurityReview" in player.entry.value
     player.close()
 
 
