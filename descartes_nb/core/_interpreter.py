@@ -21,6 +21,7 @@ from typing import Final
 
 from ._chart import ROOT, Chart, done_event
 from ._definition import DONE_PREFIX, EVENTLESS, PREVIOUS_STATE, TransitionDef, WorkflowDefinition
+from ._history import NO_MOVE, Move
 
 MAX_MICROSTEPS: Final = 1000
 """A macrostep that has not settled after this many microsteps is an eventless loop."""
@@ -54,11 +55,14 @@ class Step:
     entered: tuple[str, ...]  # every state entered, in order
     configuration: frozenset[str]  # after
     memory: Memory  # after
+    recorded: bool = True  # whether history entries record it (a statechart's step)
     moves: bool = field(init=False)  # whether any state is left or entered
     transition: TransitionDef | None = field(init=False)  # the first one taken
+    record: Move = field(init=False)  # what a history entry records: itself, or NO_MOVE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "moves", bool(self.exited or self.entered))
+        object.__setattr__(self, "record", self if self.recorded else NO_MOVE)
         first = next((t for m in self.microsteps for t in m.transitions), None)
         object.__setattr__(self, "transition", first)
 
@@ -86,12 +90,20 @@ def matches(descriptor: str, event: str) -> bool:
 class Interpreter:
     """The decisions for one definition; one instance per definition, shared by machines."""
 
-    __slots__ = ("chart", "definition", "initial", "remembered")
+    __slots__ = ("chart", "definition", "direct", "has_timers", "initial", "remembered")
 
     def __init__(self, definition: WorkflowDefinition) -> None:
         self.definition = definition
         self.chart = Chart(definition)
         self.remembered: dict[tuple[frozenset[str], Memory, str], Step] = {}
+        # A flat definition's configuration follows from its state: the same steps keyed by
+        # (state, event), a cheaper key (None for a statechart).
+        self.direct: dict[tuple[str, str], Step] | None = (
+            None if self.chart.has_chart_features else {}
+        )
+        self.has_timers = any(
+            s.timeout is not None or s.retry is not None for s in definition.states
+        )
         self.initial = self.start(NO_MEMORY, _no_guard)
 
     def start(self, memory: Memory, check: GuardCheck) -> Step:
@@ -129,6 +141,8 @@ class Interpreter:
         step = run.step(self.chart.innermost(configuration))
         if run.is_reusable and len(self.remembered) < 10_000:
             self.remembered[key] = step
+            if self.direct is not None:
+                self.direct[(step.source, event)] = step
         return step
 
     def jump(self, configuration: frozenset[str], to: frozenset[str], memory: Memory) -> Step:
@@ -142,7 +156,8 @@ class Interpreter:
         exited = tuple(reversed(chart.in_order(configuration - to)))
         entered = tuple(chart.in_order(to - configuration))
         micro = Microstep((), exited, entered, source, target)
-        return Step(source, target, (micro,), exited, entered, to, memory)
+        recorded = chart.has_chart_features
+        return Step(source, target, (micro,), exited, entered, to, memory, recorded)
 
     def plan(self, transitions: list[TransitionDef], configuration: frozenset[str]) -> Step:
         """The plan of taking ``transitions`` together in ``configuration`` (one microstep)."""
@@ -153,7 +168,8 @@ class Interpreter:
     def stay(self, configuration: frozenset[str], memory: Memory) -> Step:
         """The plan of an event no transition takes (a custom event, recorded as internal)."""
         state = self.chart.innermost(configuration)
-        return Step(state, state, (), (), (), configuration, memory)
+        recorded = self.chart.has_chart_features
+        return Step(state, state, (), (), (), configuration, memory, recorded)
 
     def enabled_events(self, configuration: frozenset[str], check: GuardCheck) -> list[str]:
         """Events some transition would take now (guards see no event data).
@@ -244,7 +260,9 @@ class _Run:
         entered = tuple(s for m in self.microsteps for s in m.entered)
         memory = tuple(sorted(self.memory.items()))
         target = self.chart.innermost(configuration)
-        return Step(source, target, tuple(self.microsteps), exited, entered, configuration, memory)
+        micro = tuple(self.microsteps)
+        recorded = self.chart.has_chart_features
+        return Step(source, target, micro, exited, entered, configuration, memory, recorded)
 
     # -- selection ---------------------------------------------------------------------
 

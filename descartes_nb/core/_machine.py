@@ -23,7 +23,7 @@ from ._clock import Clock, SystemClock
 from ._definition import TransitionDef, WorkflowDefinition
 from ._events import FAILURE_EVENTS, RETRY, ROLLBACK, WorkflowEvent
 from ._handlers import NO_HOOKS, call_guard, hooks_of, run_hooks
-from ._history import NO_MOVE, History, Move, StateHistoryEntry
+from ._history import History, Move, StateHistoryEntry
 from ._interpreter import Step, Unsettled, interpreter_of
 from ._jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value, with_item
 from ._lifecycle import LIFECYCLE
@@ -160,7 +160,7 @@ class WorkflowStateMachine:
         self._retry_attempts = 0
         self._version = 0
         self._timers: WorkflowTimers | None = None
-        if any(s.timeout is not None or s.retry is not None for s in definition.states):
+        if interpreter.has_timers:
             self._timers = WorkflowTimers(definition, self._clock, workflow_id, self._on_timer)
             self._timers.enter(self._configuration, now)
         # Without handlers, a store or timers no change awaits or needs more than _apply,
@@ -290,7 +290,11 @@ class WorkflowStateMachine:
             name, data, is_custom = _unpack_event(event, data)
         lock = self._lock
         if self._lock_free and data is None and (lock is None or not lock.locked()):
-            step = self._interpreter.remembered.get((self._configuration, self._memory, name))
+            direct = self._interpreter.direct
+            if direct is not None:
+                step = direct.get((self._state, name))
+            else:
+                step = self._interpreter.remembered.get((self._configuration, self._memory, name))
             if step is not None:
                 # The fast path: an unguarded transition with nothing that awaits. No other
                 # task can run before it returns, so it is atomic without taking the lock.
@@ -558,7 +562,7 @@ class WorkflowStateMachine:
                 now,
                 context,
                 self._context,
-                self._move(step),
+                step.record,
             )
             previous = history.last_context
             cancelled = await self._save(
@@ -605,7 +609,7 @@ class WorkflowStateMachine:
     ) -> StateHistoryEntry:
         """Apply a decided step in memory (no await: atomic on the event loop)."""
         entry = self._history.append(
-            step.source, step.target, event, data, now, context, self._context, self._move(step)
+            step.source, step.target, event, data, now, context, self._context, step.record
         )
         if self._retry_attempts or event == RETRY:
             self._retry_attempts = self._next_retry_attempts(event, step, undone_event)
@@ -620,14 +624,6 @@ class WorkflowStateMachine:
         if self._listeners:
             self._notify(entry)
         return entry
-
-    def _move(self, step: Step) -> Move:
-        """What an entry records of ``step``.
-
-        Nothing for a flat definition: its states say it all (and its entries then equal
-        the stored ones).
-        """
-        return step if self._interpreter.chart.has_chart_features else NO_MOVE
 
     def _next_retry_attempts(self, event: str, step: Step, undone_event: str | None) -> int:
         """Count consecutive retries: Retry adds one, leaving the failure behind resets."""
