@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, cast
 
+from ..errors import DefinitionError
 from ._chart import ROOT, Chart, done_event
 from ._definition import DONE_PREFIX, EVENTLESS, PREVIOUS_STATE, TransitionDef, WorkflowDefinition
 from ._history import NO_MOVE, Move
@@ -72,6 +73,10 @@ class Step:
         return tuple(t for m in self.microsteps for t in m.transitions)
 
 
+class NoPreviousState(Exception):
+    """An event's transition returns to the previous state, and the history holds none."""
+
+
 class Unsettled(Exception):
     """A macrostep went on past ``MAX_MICROSTEPS``: an eventless or raised-event loop.
 
@@ -104,7 +109,14 @@ class Interpreter:
         self.has_timers = any(
             s.timeout is not None or s.retry is not None for s in definition.states
         )
-        self.initial = self.start(NO_MEMORY, _no_guard)
+        try:
+            self.initial = self.start(NO_MEMORY, _no_guard)
+        except Unsettled as exc:
+            raise DefinitionError(
+                f"definition {definition.name!r}: entering the initial configuration {exc}",
+                workflow=definition.name,
+                key="initial_state",
+            ) from None
 
     def start(self, memory: Memory, check: GuardCheck) -> Step:
         """Enter the initial configuration, then settle (eventless transitions, raises)."""
@@ -204,6 +216,9 @@ def interpreter_of(definition: WorkflowDefinition) -> Interpreter:
     return found
 
 
+_UNREAD: Final = object()
+
+
 def _no_guard(t: TransitionDef, data: object) -> bool:
     return t.guard is None
 
@@ -225,6 +240,8 @@ class _Run:
         self.memory = dict(memory)
         self.check = check
         self.previous = previous
+        self.previous_found: str | object | None = _UNREAD
+        self.external = False
         self.data = data
         self.queue: deque[str] = deque()
         self.microsteps: list[Microstep] = []
@@ -233,7 +250,9 @@ class _Run:
     # -- the loop ----------------------------------------------------------------------
 
     def take(self, event: str, *, external: bool = False) -> bool:
+        self.external = external
         enabled = self.select(event, self.data if external else None)
+        self.external = False
         if enabled:
             self.microstep(enabled)
         return bool(enabled)
@@ -242,7 +261,7 @@ class _Run:
         while True:
             if len(self.microsteps) > MAX_MICROSTEPS:
                 raise Unsettled(
-                    f"the macrostep did not settle after {MAX_MICROSTEPS} microsteps: an "
+                    f"did not settle after {MAX_MICROSTEPS} microsteps: an "
                     "eventless transition or raised event loops "
                     f"(last transitions: {[_show(t) for t in self.microsteps[-1].transitions]})"
                 )
@@ -283,11 +302,15 @@ class _Run:
                         continue
                 elif t.event == EVENTLESS or not matches(t.event, event):
                     continue
-                if t.guard is None:
-                    return t
-                self.is_reusable = False
-                if self.check(t, data):
-                    return t
+                if t.guard is not None:
+                    self.is_reusable = False
+                    if not self.check(t, data):
+                        continue
+                if PREVIOUS_STATE in t.targets and self.previous_state() is None:
+                    if self.external:
+                        raise NoPreviousState(t)
+                    continue  # raised or eventless: as if it were not there
+                return t
         return None
 
     def without_conflicts(self, enabled: list[TransitionDef]) -> list[TransitionDef]:
@@ -400,14 +423,18 @@ class _Run:
         return ROOT
 
     def targets(self, t: TransitionDef) -> tuple[str, ...]:
-        return tuple(self.previous_state() if s == PREVIOUS_STATE else s for s in t.targets)
+        if PREVIOUS_STATE not in t.targets:
+            return t.targets
+        previous = self.previous_state()
+        assert previous is not None  # (first_enabled took no such transition otherwise)
+        return tuple(previous if s == PREVIOUS_STATE else s for s in t.targets)
 
-    def previous_state(self) -> str:
+    def previous_state(self) -> str | None:
+        """The state before the current one, from the history (read once per macrostep)."""
         self.is_reusable = False
-        assert self.previous is not None, "a PREVIOUS_STATE target needs the history"
-        found = self.previous()
-        assert found is not None
-        return found
+        if self.previous_found is _UNREAD:
+            self.previous_found = None if self.previous is None else self.previous()
+        return cast(str | None, self.previous_found)
 
     def effective_targets(self, t: TransitionDef) -> list[str]:
         found: list[str] = []

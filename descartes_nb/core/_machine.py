@@ -24,7 +24,7 @@ from ._definition import TransitionDef, WorkflowDefinition
 from ._events import FAILURE_EVENTS, RETRY, ROLLBACK, WorkflowEvent
 from ._handlers import NO_HOOKS, call_guard, hooks_of, run_hooks
 from ._history import History, Move, StateHistoryEntry
-from ._interpreter import Step, Unsettled, interpreter_of
+from ._interpreter import NoPreviousState, Step, Unsettled, interpreter_of
 from ._jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value, with_item
 from ._lifecycle import LIFECYCLE
 from ._ports import WorkflowChange
@@ -148,8 +148,9 @@ class WorkflowStateMachine:
         self._interpreter = interpreter = interpreter_of(definition)
         self._context = EMPTY_CONTEXT if context is None else to_context(context)
         initial = interpreter.initial
+        self._state = initial.target  # (guards' errors name it)
         if interpreter.chart.eventless:  # its guards may read the initial context
-            initial = interpreter.start(initial.memory, self._guard_check)
+            initial = self._initial_step()
         self._configuration = initial.configuration
         self._memory = initial.memory
         self._state = initial.target
@@ -166,6 +167,17 @@ class WorkflowStateMachine:
         # Without handlers, a store or timers no change awaits or needs more than _apply,
         # so none needs the lock (see process_event).
         self._lock_free = self._hooks is NO_HOOKS and store is None and self._timers is None
+
+    def _initial_step(self) -> Step:
+        try:
+            return self._interpreter.start(self._interpreter.initial.memory, self._guard_check)
+        except Unsettled as exc:
+            raise WorkflowError(
+                f"workflow {self.workflow_id!r}: entering the initial configuration {exc}",
+                workflow_id=self.workflow_id,
+                state=self._interpreter.initial.target,
+                event="",
+            ) from None
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -325,7 +337,7 @@ class WorkflowStateMachine:
                 await self._start_locked()
 
     async def _start_locked(self) -> None:
-        step = self._interpreter.start(self._interpreter.initial.memory, self._guard_check)
+        step = self._initial_step()
         context = await run_hooks(self._hooks, step, None, self._context, self.workflow_id)
         if context is not self._context:
             await self._commit_context(context)
@@ -467,8 +479,17 @@ class WorkflowStateMachine:
                 name,
                 data,
                 self._guard_check,
-                lambda: self._previous_state(name),
+                self._history.previous_state,
             )
+        except NoPreviousState:
+            raise InvalidTransitionError(
+                f"event {name!r} refused in state {str(self._state)!r} of workflow "
+                f"{self.workflow_id!r}: it returns to the previous state, and no state change "
+                f"is left in the {len(self._history)} history entries kept",
+                workflow_id=self.workflow_id,
+                state=self._state,
+                event=name,
+            ) from None
         except Unsettled as exc:
             raise WorkflowError(
                 f"event {name!r} in state {str(self._state)!r} of workflow "
@@ -482,23 +503,6 @@ class WorkflowStateMachine:
                 raise self._refusal(name)
             step = self._interpreter.stay(self._configuration, self._memory)
         return step, data
-
-    def _previous_state(self, name: str) -> str:
-        """The state before the current one (a ``PREVIOUS_STATE`` target).
-
-        Raises the refusal when the history kept holds none.
-        """
-        previous = self._history.previous_state()
-        if previous is None:
-            raise InvalidTransitionError(
-                f"event {name!r} refused in state {str(self._state)!r} of workflow "
-                f"{self.workflow_id!r}: it returns to the previous state, and no state change "
-                f"is left in the {len(self._history)} history entries kept",
-                workflow_id=self.workflow_id,
-                state=self._state,
-                event=name,
-            )
-        return previous
 
     async def _rollback(self) -> StateHistoryEntry:
         index = self._undo_index()
