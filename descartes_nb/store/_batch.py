@@ -43,7 +43,9 @@ class GroupCommit:
     turn of the event loop, or the last transaction held several changes), they queue,
     and one writer task commits the queue in one transaction: with ``write_now`` when it
     can, else with ``write`` (on the connection's thread). While that is in flight, new
-    changes queue for the next one. Each ``submit`` returns when its own change is
+    changes queue for the next one; with ``in_flight`` > 1 (PostgreSQL, one transaction per
+    pooled connection), up to that many writer tasks commit queued changes at once, so the
+    server flushes their commits together. Each ``submit`` returns when its own change is
     committed, or raises why it was not.
 
     A caller cancelled while its change waits in the queue withdraws it: the writer task
@@ -54,21 +56,25 @@ class GroupCommit:
 
     __slots__ = (
         "_counts",
+        "_in_flight",
         "_lone",
         "_max_batch",
         "_pending",
-        "_task",
+        "_tasks",
         "_turn_writer",
         "_write",
         "_write_now",
     )
 
-    def __init__(self, write: WriteBatch, max_batch: int, write_now: WriteNow) -> None:
+    def __init__(
+        self, write: WriteBatch, max_batch: int, write_now: WriteNow, in_flight: int = 1
+    ) -> None:
         self._write = write
+        self._in_flight = in_flight  # transactions under way at once (one per connection)
         self._write_now = write_now
         self._max_batch = max_batch
         self._pending: list[_Waiter] = []
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._counts = [0, 0, 0, 0]  # StoreStats fields, counted in place (cheaper)
         self._lone = True  # the last transaction held one change
         # The task that wrote at once in this turn of the loop; None from the next turn on.
@@ -93,7 +99,7 @@ class GroupCommit:
             ConcurrentModificationError: the stored version was not the expected one.
             StoreError: the transaction failed; nothing of it was written.
         """
-        if self._task is None and self._lone and self._may_write_now():
+        if not self._tasks and self._lone and self._may_write_now():
             results = self._write_now((change,))  # no await: it cannot be cancelled
             if results is not None:
                 self._count(results, on_loop=True)
@@ -102,8 +108,9 @@ class GroupCommit:
                 return
         waiter = _Waiter(change, asyncio.get_running_loop().create_future())
         self._pending.append(waiter)
-        if self._task is None:
-            self._task = asyncio.create_task(self._drain(), name="descartes_nb group commit")
+        if len(self._tasks) < self._in_flight:
+            task = asyncio.create_task(self._drain(), name="descartes_nb group commit")
+            self._tasks.add(task)
         try:
             await waiter.wakeup
         except asyncio.CancelledError:
@@ -133,8 +140,8 @@ class GroupCommit:
 
     async def wait_idle(self) -> None:
         """Return when everything submitted so far has been written (or has failed)."""
-        while self._task is not None:
-            await asyncio.shield(self._task)
+        while self._tasks:
+            await asyncio.shield(next(iter(self._tasks)))
 
     async def _drain(self) -> None:
         try:
@@ -148,7 +155,7 @@ class GroupCommit:
                 _fail(waiter, exc, written=False)
             raise
         finally:
-            self._task = None
+            self._tasks.discard(asyncio.current_task())
 
     def _take(self) -> list[_Waiter]:
         """Take the next transaction's changes off the queue.

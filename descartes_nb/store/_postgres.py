@@ -72,7 +72,10 @@ class PostgresWorkflowStore:
         self._retention = retention
         self._pool = Pool(self._url, self._config, retention, read_only=read_only)
         self._writer = GroupCommit(
-            self._pool.write_batch, self._config.max_batch, self._pool.write_now
+            self._pool.write_batch,
+            self._config.max_batch,
+            self._pool.write_now,
+            in_flight=self._config.pool_size,
         )
         self._encoder = ChangeEncoder()
 
