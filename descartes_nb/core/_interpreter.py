@@ -475,10 +475,13 @@ class _Run:
         node = self.chart.node(parent)
         if node.kind == "parallel":
             self.enter_regions(node.children, entering)
-        else:
-            for s in node.initial:
-                self.add_descendants(s, entering)
-                self.add_ancestors(s, parent, entering)
+            return
+        initial = node.initial
+        if initial and self.chart.node(initial[0]).kind == "history":
+            initial = node.children[:1]  # a history with nothing to say: the first child
+        for s in initial:
+            self.add_descendants(s, entering)
+            self.add_ancestors(s, parent, entering)
 
     def add_ancestors(self, state: str, ancestor: str, entering: set[str]) -> None:
         for a in self.chart.node(state).ancestors:
