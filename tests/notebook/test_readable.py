@@ -86,3 +86,21 @@ def test_timedelta_series_show_as_durations():
     )
     words = pd.Series(["a"])
     assert readable_series_text(words) == repr(words)
+
+
+async def test_reprs_read_well(tmp_path, clock):
+    assert repr(dn.WorkflowState.PAUSED) == "WorkflowState.PAUSED"
+    assert repr(dn.RetryPolicy()) == (
+        "RetryPolicy(max_attempts=3, backoff='exponential', initial='1s', max='1m', jitter=0.0)"
+    )
+    async with dn.SqliteWorkflowStore(tmp_path / "w.db", clock=clock) as store:
+        sm = dn.WorkflowStateMachine("inv-1", clock=clock, store=store)
+        await sm.process_event("Start")
+        checkpoint = await store.create_checkpoint("inv-1", label="started")
+        report = await dn.WorkflowRecovery(store).recover_all_workflows()
+    assert repr(checkpoint) == (
+        "<Checkpoint 1 'started' of 'inv-1': state 'Running' at seq 1 (version 1), "
+        f"taken {clock.now().isoformat(sep=' ')}>"
+    )
+    assert repr(report) == "<RecoveryReport: recovered 1 workflow, 0 failed>"
+    assert "datetime" not in repr(checkpoint)
