@@ -27,7 +27,7 @@ from ._history import NO_MOVE, History, Move, StateHistoryEntry
 from ._interpreter import Step, Unsettled, interpreter_of
 from ._jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value, with_item
 from ._lifecycle import LIFECYCLE
-from ._ports import WorkflowChange
+from ._ports import DurableTimer, WorkflowChange
 from ._refusal import refusal
 from ._serialization import SerializedWorkflow
 from ._snapshot import canonical_history, check_snapshot, check_values, resolve_definition
@@ -327,6 +327,14 @@ class WorkflowStateMachine:
             await self._commit_context(context)
         self._started = True
 
+    def pending_timers(self) -> tuple[DurableTimer, ...] | None:
+        """The timeouts and retry armed now, earliest first (None: the definition has none).
+
+        A store writes them with each change (``WorkflowChange.timers``), so that a worker
+        in another process fires them if this one does not (see ``Worker``).
+        """
+        return None if self._timers is None else self._timers.pending()
+
     def cancel_timers(self) -> None:
         """Cancel this workflow's pending timeout and retry (say, before dropping it).
 
@@ -366,7 +374,14 @@ class WorkflowStateMachine:
         """Commit a new context alone (no history entry); the caller holds the lock."""
         now = self._clock.now()
         cancelled = self._store is not None and await self._save(
-            self._change(self._state, context, now, self._state_entered_at, self._retry_attempts)
+            self._change(
+                self._state,
+                context,
+                now,
+                self._state_entered_at,
+                self._retry_attempts,
+                timers=self.pending_timers(),
+            )
         )
         self._context = context
         self._updated_at = now
@@ -451,6 +466,11 @@ class WorkflowStateMachine:
                 await self._process_locked(name, data, False)
             except (InvalidTransitionError, UnknownEventError) as exc:
                 _log.warning("workflow %r: scheduled %s refused: %s", self.workflow_id, name, exc)
+            except ConcurrentModificationError as exc:  # a worker fired it first: void here
+                self._timers.cancel_all()
+                _log.info(
+                    "workflow %r: scheduled %s not processed: %s", self.workflow_id, name, exc
+                )
 
     def _decide(self, name: str, data: JSONValue, is_custom: bool) -> tuple[Step, JSONValue]:
         """Pick the step ``name`` takes now (checking its data), or raise the refusal."""
@@ -561,15 +581,18 @@ class WorkflowStateMachine:
                 self._move(step),
             )
             previous = history.last_context
+            attempts = self._next_retry_attempts(event, step, undone_event)
+            timers = self._timers
             cancelled = await self._save(
                 self._change(
                     step.target,
                     context,
                     now,
                     now if step.moves else self._state_entered_at,
-                    self._next_retry_attempts(event, step, undone_event),
+                    attempts,
                     entry,
                     previous,
+                    None if timers is None else timers.planned(step, now, attempts),
                 )
             )
         entry = self._apply(step, event, data, context, now, undone_event)
@@ -648,6 +671,7 @@ class WorkflowStateMachine:
         retry_attempts: int,
         entry: StateHistoryEntry | None = None,
         previous_context: Mapping[str, JSONValue] | None = None,
+        timers: tuple[DurableTimer, ...] | None = None,
     ) -> WorkflowChange:
         # Positional, in field order: cheaper than keywords, once per durable change.
         return WorkflowChange(
@@ -664,6 +688,7 @@ class WorkflowStateMachine:
             self._history.max_history,
             entry,
             previous_context,
+            timers,
         )
 
     def _guard_check(self, t: TransitionDef, data: object) -> bool:
