@@ -10,6 +10,7 @@ from ..core._jsonvalue import JSONValue
 from ..core._ports import WorkflowChange
 from ..core._serialization import time_text
 from ._codec import check_names, json_text, transition_row
+from ._timerrows import timer_rows
 from ._writes import EncodedChange
 
 _MAX_KNOWN: Final = 50_000  # workflows remembered; all are forgotten past that
@@ -92,7 +93,8 @@ class ChangeEncoder:
             now_text,
             now_text if entered is now else time_text(entered),
         )
-        return EncodedChange(wid, change.version, header, transition)
+        timers = None if change.timers is None else timer_rows(change.timers)
+        return EncodedChange(wid, change.version, header, transition, timers)
 
     def _remember(
         self,

@@ -12,6 +12,7 @@ from ..errors import ConcurrentModificationError, StoreError
 from ._codec import HEADER_COLUMNS, TRANSITION_COLUMNS
 from ._conflicts import conflict
 from ._reads import not_found
+from ._timerrows import Timers, write_timers
 
 _INSERT_HEADER: Final = (
     f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -88,6 +89,7 @@ class EncodedChange(NamedTuple):
     version: int  # the version this change creates
     header: tuple[Any, ...]  # HEADER_COLUMNS order
     transition: tuple[Any, ...] | None  # TRANSITION_COLUMNS order
+    timers: Timers | None = None  # (event, event_data, due_at) rows; None: leave them
 
 
 def write_together(
@@ -133,6 +135,7 @@ def _write_updates(
     updated = conn.executemany(_UPDATE_HEADER_ONLY, [c.header for c in changes])
     if updated.rowcount != len(changes):
         return False
+    write_timers(conn, changes)
     moved = [(c.workflow_id, c.transition) for c in changes if c.transition is not None]
     conn.executemany(_INSERT_TRANSITION_BY_ID, [(wid, *row) for wid, row in moved])
     if retention.limit or retention.max_age:
@@ -178,6 +181,8 @@ def write_change(conn: sqlite3.Connection, change: EncodedChange, retention: Ret
     if not rows:
         raise _conflict(conn, change.workflow_id, change.version - 1)
     key = rows[0][0]
+    if change.timers is not None:
+        write_timers(conn, (change,))
     transition = change.transition
     if transition is not None:
         conn.execute(INSERT_TRANSITION, (key, *transition))
@@ -293,4 +298,5 @@ def delete_workflow(conn: sqlite3.Connection, workflow_id: str) -> None:
             raise not_found(conn, workflow_id)
         for table in ("transitions", "checkpoints"):
             conn.execute(f"DELETE FROM {table} WHERE workflow = ?", row)
+        conn.execute("DELETE FROM timers WHERE workflow = ?", (workflow_id,))
         conn.execute("DELETE FROM workflows WHERE key = ?", row)
