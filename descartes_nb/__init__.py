@@ -49,8 +49,8 @@ from .formats.swarm._load import load_definitions
 from .formats.swarm._write import to_toml
 from .orchestrator import BroadcastResult, WorkflowOrchestrator
 from .recovery import RecoveryFailure, RecoveryReport, WorkflowRecovery
-from .store._batch import StoreStats
 from .store._checkpoint import Checkpoint
+from .store._committer import StoreStats
 from .store._config import StateStoreConfig
 from .store._fleet import SentEvent
 from .store._open import open_store

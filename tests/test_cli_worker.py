@@ -1,4 +1,4 @@
-"""`descartes-nb worker --db URL --definitions FILE`: a process that serves a store until SIGTERM."""
+"""`descartes-nb worker --db URL --definitions FILE`: serves a store until SIGTERM."""
 
 from __future__ import annotations
 

@@ -20,9 +20,9 @@ from . import _pgfleet as pgfleet
 from . import _pgreads as pgreads
 from . import _pgschema as pgschema
 from . import _pgwrites as pgwrites
-from ._batch import GroupCommit, StoreStats
 from ._checkpoint import Checkpoint
 from ._codec import check_names, header_row, json_text, transition_row
+from ._committer import GroupCommit, StoreStats
 from ._config import StateStoreConfig
 from ._encode import ChangeEncoder
 from ._fleet import Outcome, SentEvent, unpack_event
@@ -79,10 +79,7 @@ class PostgresWorkflowStore:
         self._retention = retention
         self._pool = Pool(self._url, self._config, retention, read_only=read_only)
         self._writer = GroupCommit(
-            self._pool.write_batch,
-            self._config.max_batch,
-            self._pool.write_now,
-            in_flight=self._config.pool_size,
+            self._pool, self._config.max_batch, in_flight=self._config.pool_size
         )
         self._encoder = ChangeEncoder()
 

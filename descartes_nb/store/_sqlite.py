@@ -23,9 +23,9 @@ from . import _reads as reads
 from . import _salvage as salvage
 from . import _wholewrite as wholewrite
 from . import _writes as writes
-from ._batch import GroupCommit, StoreStats
 from ._checkpoint import Checkpoint
 from ._codec import check_names, header_row, json_text, transition_row
+from ._committer import GroupCommit, StoreStats
 from ._config import DEFAULT_DATABASE, StateStoreConfig, database_path
 from ._connection import ConnectionThread
 from ._encode import ChangeEncoder
@@ -102,9 +102,7 @@ class SqliteWorkflowStore:
         # Group commit writes through ChangeWrites, never through methods of the store:
         # those would make a reference cycle (see __del__).
         self._writes = loopwrite.ChangeWrites(self._connection, self._retention)
-        self._writer = GroupCommit(
-            self._writes.write_batch, self._config.max_batch, self._writes.write_now
-        )
+        self._writer = GroupCommit(self._writes, self._config.max_batch)
         self._encoder = ChangeEncoder()
 
     @property

@@ -92,25 +92,14 @@ class EncodedChange(NamedTuple):
     timers: Timers | None = None  # (event, event_data, due_at) rows; None: leave them
 
 
-def write_batch(
-    conn: sqlite3.Connection, changes: Sequence[EncodedChange], retention: Retention
-) -> list[StoreError | None]:
-    """Write many changes in one transaction; return, per change, None or why it failed.
-
-    A change that conflicts fails alone (it is found before any of it is written). If one
-    breaks a constraint halfway, the transaction is rolled back and each change is written
-    in a transaction of its own, so that again only that one fails.
-    """
-    results = write_together(conn, changes, retention)
-    if results is None:
-        return [_write_alone(conn, change, retention) for change in changes]
-    return results
-
-
 def write_together(
     conn: sqlite3.Connection, changes: Sequence[EncodedChange], retention: Retention
 ) -> list[StoreError | None] | None:
-    """The one-transaction part of ``write_batch``: None when the batch must be split.
+    """Write many changes in one transaction; per change None or its conflict.
+
+    A change that conflicts fails alone (it is found before any of it is written). None
+    when one breaks a constraint: the transaction is rolled back, and the committer writes
+    each change alone (``write_alone``), so that only that one fails.
 
     Commits at most one transaction, so an error raised (a lock not granted) means that
     nothing was written.
@@ -127,7 +116,7 @@ def write_together(
         with Transaction(conn):
             return [_write_or_conflict(conn, change, retention) for change in changes]
     except sqlite3.IntegrityError:
-        pass  # write_batch writes each alone, naming the change that breaks a constraint
+        pass  # the committer writes each alone, naming the change that breaks a constraint
     return None
 
 
@@ -165,9 +154,10 @@ def _write_or_conflict(
     return None
 
 
-def _write_alone(
+def write_alone(
     conn: sqlite3.Connection, change: EncodedChange, retention: Retention
 ) -> StoreError | None:
+    """Write one change in a transaction of its own; None, or why it was not written."""
     try:
         with Transaction(conn):
             return _write_or_conflict(conn, change, retention)
