@@ -45,14 +45,14 @@ TIMERS_CTE: Final = """dropped AS (
         AS a (n, event, event_data, due_at)
     JOIN done ON done.n = a.n JOIN c ON c.n = a.n
 )"""
-# What ``changes()`` followers hear, sent in the writing transaction (so on its commit):
-# [id, version, state, event, seq] as JSON; [null, key, version] when that would not fit in
-# a notification (8000 bytes), for the follower to read the row.
+# What ``changes()`` followers hear of each history entry, sent in the writing transaction
+# (so on its commit): [id, seq, version, state, event] as JSON, or [null, key, seq, version]
+# when that would not fit in a notice (8000 bytes), for the follower to read the entry.
 CHANGES_CHANNEL: Final = "descartes_nb_changes"
-CHANGE_NOTICE: Final = f"""pg_notify('{CHANGES_CHANNEL}', CASE
-    WHEN octet_length(c.id) + octet_length(c.state) + coalesce(octet_length(t.event), 0) < 7000
-    THEN json_build_array(c.id, c.version, c.state, t.event, t.seq)::text
-    ELSE json_build_array(NULL, done.key, c.version)::text END)"""
+CHANGE_NOTICE: Final = f"""CASE WHEN t.seq IS NOT NULL THEN pg_notify('{CHANGES_CHANNEL}', CASE
+    WHEN octet_length(c.id) + octet_length(c.state) + octet_length(t.event) < 7000
+    THEN json_build_array(c.id, t.seq, c.version, c.state, t.event)::text
+    ELSE json_build_array(NULL, done.key, t.seq, c.version)::text END) END"""
 # A batch of changes in one statement, so one round trip and one transaction. A change
 # updates its workflow row if that is at the version before it (the optimistic lock), or
 # adds it if it is the first (version 1) and no row has its id; its transition goes in
@@ -139,6 +139,28 @@ _UPSERT_HEADER: Final = (
     "updated_at = excluded.updated_at, state_entered_at = excluded.state_entered_at "
     "RETURNING key"
 )
+
+
+async def notify_entries(
+    conn: Connection, key: int, rows: Sequence[tuple[Any, ...]], version: int
+) -> None:
+    """Send the ``changes()`` notices of one workflow's new transition rows.
+
+    In the caller's transaction; rows are in TRANSITION_COLUMNS order, the newest at
+    ``version``.
+    """
+    if rows:
+        await conn.execute(
+            f"SELECT pg_notify('{CHANGES_CHANNEL}', json_build_array(w.id, r.seq, "
+            "$3::bigint - (max(r.seq) OVER () - r.seq), r.to_state, r.event)::text) "
+            "FROM unnest($2::bigint[], $4::text[], $5::text[]) AS r (seq, to_state, event) "
+            "JOIN workflows AS w ON w.key = $1 ORDER BY r.seq",
+            key,
+            [row[0] for row in rows],
+            version,
+            [row[2] for row in rows],
+            [row[3] for row in rows],
+        )
 
 
 def timer_columns(changes: Sequence[EncodedChange]) -> list[list[Any]]:
@@ -279,6 +301,7 @@ async def write_workflow(
         await conn.executemany(INSERT_TRANSITION, [(key, *row) for row in rows])
         if rows:
             await retain(conn, [(key, rows[-1][0], rows[-1][5])], retention)
+        await notify_entries(conn, key, rows, header[4])
         if timers is not None:
             await conn.execute("DELETE FROM timers WHERE workflow = $1", key)
             await conn.executemany(_INSERT_TIMER, [(key, *row, header[4]) for row in timers])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Final, Self
 
@@ -20,12 +20,14 @@ from . import _pgfleet as pgfleet
 from . import _pgreads as pgreads
 from . import _pgschema as pgschema
 from . import _pgwrites as pgwrites
+from ._changes import DEFAULT_POLL, ChangeFeed
 from ._checkpoint import Checkpoint
 from ._codec import check_names, header_row, json_text, transition_row
 from ._committer import GroupCommit, StoreStats
 from ._config import StateStoreConfig
 from ._encode import ChangeEncoder
-from ._fleet import Outcome, SentEvent, unpack_event
+from ._fleet import Outcome, SentEvent, poll_seconds, unpack_event
+from ._pgchanges import PgChangeFeed
 from ._pgpool import Pool, check_url, shown
 from ._reads import HistoryColumns, history_filter
 from ._timerrows import timer_rows
@@ -267,6 +269,19 @@ class PostgresWorkflowStore:
     async def _entry(self, workflow_id: str, seq: int) -> StateHistoryEntry | None:
         found = await self.get_workflow_history(workflow_id, since_seq=seq - 1, limit=1)
         return found[0] if found and found[0].seq == seq else None
+
+    def changes(self, *, poll_interval: timedelta | float = DEFAULT_POLL) -> ChangeFeed:
+        """The history entries committed from now on, by any process, in commit order.
+
+        Each writing transaction sends a ``NOTIFY``; the feed listens on its own
+        connection (``poll_interval`` is for SQLite, unused here).
+
+        Example:
+            >>> # async with store.changes() as feed:
+            >>> #     async for change in feed: print(change.workflow_id, change.state)
+        """
+        poll_seconds(poll_interval)
+        return PgChangeFeed(self._url, self._config)
 
     def worker_claims(self) -> pgfleet.PgClaims:
         """A worker's own connection to this store's database (see ``Worker``)."""
