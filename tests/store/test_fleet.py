@@ -150,3 +150,23 @@ def test_worker_rejects_bad_arguments(tmp_path: Path) -> None:
         dn.Worker("w.db", DEFINITIONS)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="got 0"):
         dn.Worker(store, DEFINITIONS, poll_interval=0)
+
+
+async def test_orchestrator_sends_events_to_workflows_it_does_not_hold(store: Store) -> None:
+    await dn.WorkflowStateMachine("c1", DEFINITIONS["counter"]).attach_store(store)
+    orchestrator = dn.WorkflowOrchestrator(store)
+    worker = dn.Worker(store, DEFINITIONS, poll_interval=0.01)
+    serving = asyncio.create_task(worker.run())
+    try:
+        entry = await asyncio.wait_for(orchestrator.process_event("c1", "tick", {"n": 1}), 10)
+        assert (entry.seq, entry.event, entry.event_data) == (1, "tick", {"n": 1})
+        with pytest.raises(dn.InvalidTransitionError, match="'Retry'"):
+            await asyncio.wait_for(orchestrator.process_event("c1", "Retry"), 10)
+        with pytest.raises(dn.WorkflowNotFoundError, match="'ghost'"):
+            await asyncio.wait_for(orchestrator.process_event("ghost", "tick"), 10)
+    finally:
+        worker.stop()
+        await serving
+    assert "c1" not in orchestrator
+    assert worker.stats == dn.WorkerStats(events=3, refused=2)
+    assert (await store.load_workflow("c1")).version == 1
