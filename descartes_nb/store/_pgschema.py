@@ -70,6 +70,38 @@ MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             """,
         ),
     ),
+    (
+        "durable timers and the inbox of sent events",
+        (
+            """
+            CREATE TABLE timers (
+                key        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                workflow   bigint NOT NULL REFERENCES workflows (key) ON DELETE CASCADE,
+                event      text NOT NULL,               -- Timeout or Retry
+                event_data json,
+                due_at     timestamptz NOT NULL,
+                version    bigint NOT NULL              -- valid while the workflow is at it
+            )
+            """,
+            "CREATE INDEX timers_due ON timers (due_at)",
+            "CREATE INDEX timers_workflow ON timers (workflow)",
+            """
+            CREATE TABLE inbox (
+                key        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- order sent
+                workflow   text NOT NULL,               -- the workflow id (may not exist)
+                event      text NOT NULL,
+                event_data json,
+                sent_at    timestamptz NOT NULL,
+                done_at    timestamptz,                 -- NULL while pending
+                seq        bigint,                      -- the history entry it produced
+                error      text,                        -- the refusal's class name
+                message    text                         -- and its message
+            )
+            """,
+            "CREATE INDEX inbox_pending ON inbox (key) WHERE done_at IS NULL",
+            "CREATE INDEX inbox_workflow ON inbox (workflow, key) WHERE done_at IS NULL",
+        ),
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -146,7 +178,7 @@ async def check_schema(conn: Connection, where: str) -> None:
         )
     if version > SCHEMA_VERSION:
         raise _newer(version, where)
-    if version < SCHEMA_VERSION:  # pragma: no cover - SCHEMA_VERSION 1 has no older one
+    if version < SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{where} has schema version {version}, older than this descartes_nb reads "
             f"({SCHEMA_VERSION}); open it once for writing to migrate it"
@@ -158,7 +190,7 @@ async def _check_free(conn: Connection, where: str) -> None:
     taken = await conn.fetch(
         "SELECT c.relname FROM pg_class AS c WHERE c.relname = ANY($1::text[]) "
         "AND c.relnamespace = current_schema()::regnamespace ORDER BY c.relname",
-        ["checkpoints", "history", "transitions", "workflows"],
+        ["checkpoints", "history", "inbox", "timers", "transitions", "workflows"],
     )
     if taken:
         names = [row[0] for row in taken]

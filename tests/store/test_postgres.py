@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.store._pgschema import SCHEMA_VERSION
+from descartes_nb.store._pgschema import MIGRATIONS, SCHEMA_VERSION
 
 from .conftest import Backend
 
@@ -45,8 +45,10 @@ def test_config_refuses_bad_postgres_settings():
 async def test_schema_is_plain_typed_tables_with_migrations_recorded(backend):
     async with backend.open() as store:
         assert await store.initialize_schema() == 0
-    rows = await backend.query("SELECT version, name FROM schema_migrations")
-    assert rows == [(SCHEMA_VERSION, "workflows, transitions and checkpoints")]
+    rows = await backend.query("SELECT version, name FROM schema_migrations ORDER BY version")
+    assert rows == [(number, name) for number, (name, _) in enumerate(MIGRATIONS, 1)]
+    assert rows[0] == (1, "workflows, transitions and checkpoints")
+    assert len(rows) == SCHEMA_VERSION
     types = dict(
         await backend.query(
             "SELECT column_name, data_type FROM information_schema.columns "
@@ -63,7 +65,7 @@ async def test_a_newer_schema_is_refused_and_left_alone(backend):
     await backend.query("INSERT INTO schema_migrations (version, name) VALUES (99, 'future')")
     with pytest.raises(dn.SchemaVersionError, match="schema version 99, newer than"):
         await backend.open().open()
-    assert len(await backend.query("SELECT * FROM schema_migrations")) == 2
+    assert len(await backend.query("SELECT * FROM schema_migrations")) == SCHEMA_VERSION + 1
 
 
 async def test_tables_of_another_program_are_refused(backend):
