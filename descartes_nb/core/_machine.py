@@ -649,6 +649,12 @@ class WorkflowStateMachine:
         entry: StateHistoryEntry | None = None,
         previous_context: Mapping[str, JSONValue] | None = None,
     ) -> WorkflowChange:
+        if entry is not None:
+            configuration, memory = entry.configuration, entry.memory
+        elif self._interpreter.chart.has_chart_features:
+            configuration, memory = self._configuration, self._memory
+        else:
+            configuration, memory = frozenset(), ()
         # Positional, in field order: cheaper than keywords, once per durable change.
         return WorkflowChange(
             self.workflow_id,
@@ -664,6 +670,8 @@ class WorkflowStateMachine:
             self._history.max_history,
             entry,
             previous_context,
+            configuration,
+            memory,
         )
 
     def _guard_check(self, t: TransitionDef, data: object) -> bool:

@@ -35,6 +35,10 @@ class WorkflowChange(NamedTuple):
     max_history: int
     entry: StateHistoryEntry | None  # None when only the context changed
     previous_context: Mapping[str, JSONValue] | None  # context of the entry before ``entry``
+    # A statechart's active states and history memory after the change (a flat
+    # definition's: empty, its state says it), as ``SerializedWorkflow`` holds them.
+    configuration: frozenset[str] = frozenset()
+    memory: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class Serializable(Protocol):

@@ -70,6 +70,29 @@ MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             """,
         ),
     ),
+    (
+        "statecharts: configurations, moves and history memory",
+        (
+            # NULL in each for a flat definition (its state says it) and for empty values.
+            # configuration: JSON array of every active state, sorted; memory: JSON object
+            # {history state: [remembered states]}; exited, entered: JSON arrays, in order.
+            # json as for contexts: the text as the codec wrote it, no parse on write (and
+            # text[] cannot travel through the unnest of a batch: arrays of arrays flatten).
+            "ALTER TABLE workflows ADD COLUMN configuration json, ADD COLUMN memory json",
+            """
+            ALTER TABLE transitions ADD COLUMN exited json, ADD COLUMN entered json,
+                ADD COLUMN configuration json, ADD COLUMN memory json
+            """,
+            "ALTER TABLE checkpoints ADD COLUMN configuration json, ADD COLUMN memory json",
+            """
+            CREATE OR REPLACE VIEW history AS
+            SELECT w.id AS workflow_id, t.seq, t.from_state, t.to_state, t.event,
+                   t.event_data, t.timestamp, t.duration_us, t.context,
+                   t.exited, t.entered, t.configuration
+            FROM transitions AS t JOIN workflows AS w ON w.key = t.workflow
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -146,7 +169,7 @@ async def check_schema(conn: Connection, where: str) -> None:
         )
     if version > SCHEMA_VERSION:
         raise _newer(version, where)
-    if version < SCHEMA_VERSION:  # pragma: no cover - SCHEMA_VERSION 1 has no older one
+    if version < SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{where} has schema version {version}, older than this descartes_nb reads "
             f"({SCHEMA_VERSION}); open it once for writing to migrate it"

@@ -43,8 +43,12 @@ def test_config_refuses_bad_postgres_settings():
 async def test_schema_is_plain_typed_tables_with_migrations_recorded(backend):
     async with backend.open() as store:
         assert await store.initialize_schema() == 0
-    rows = await backend.query("SELECT version, name FROM schema_migrations")
-    assert rows == [(SCHEMA_VERSION, "workflows, transitions and checkpoints")]
+    rows = await backend.query("SELECT version, name FROM schema_migrations ORDER BY version")
+    assert rows == [
+        (1, "workflows, transitions and checkpoints"),
+        (2, "statecharts: configurations, moves and history memory"),
+    ]
+    assert SCHEMA_VERSION == 2
     types = dict(
         await backend.query(
             "SELECT column_name, data_type FROM information_schema.columns "
@@ -53,6 +57,7 @@ async def test_schema_is_plain_typed_tables_with_migrations_recorded(backend):
     )
     assert types["timestamp"] == "timestamp with time zone"
     assert (types["seq"], types["duration_us"], types["context"]) == ("bigint", "bigint", "json")
+    assert {types[c] for c in ("exited", "entered", "configuration", "memory")} == {"json"}
 
 
 async def test_a_newer_schema_is_refused_and_left_alone(backend):
@@ -61,7 +66,7 @@ async def test_a_newer_schema_is_refused_and_left_alone(backend):
     await backend.query("INSERT INTO schema_migrations (version, name) VALUES (99, 'future')")
     with pytest.raises(dn.SchemaVersionError, match="schema version 99, newer than"):
         await backend.open().open()
-    assert len(await backend.query("SELECT * FROM schema_migrations")) == 2
+    assert len(await backend.query("SELECT * FROM schema_migrations")) == SCHEMA_VERSION + 1
 
 
 async def test_tables_of_another_program_are_refused(backend):
