@@ -19,7 +19,7 @@ from .core._handlers import StateHandler
 from .core._history import History, StateHistoryEntry
 from .core._lifecycle import LIFECYCLE, WorkflowState
 from .core._machine import WorkflowMetadata, WorkflowStateMachine
-from .core._ports import WorkflowChange, WorkflowStore
+from .core._ports import DurableTimer, WorkflowChange, WorkflowStore
 from .core._serialization import SerializedWorkflow
 from .core._validate import validate
 from .errors import (
@@ -49,12 +49,14 @@ from .formats.swarm._load import load_definitions
 from .formats.swarm._write import to_toml
 from .orchestrator import BroadcastResult, WorkflowOrchestrator
 from .recovery import RecoveryFailure, RecoveryReport, WorkflowRecovery
-from .store._batch import StoreStats
 from .store._checkpoint import Checkpoint
+from .store._committer import StoreStats
 from .store._config import StateStoreConfig
+from .store._fleet import SentEvent
 from .store._open import open_store
 from .store._postgres import PostgresWorkflowStore
 from .store._sqlite import SqliteWorkflowStore
+from .store._worker import Worker, WorkerStats
 from .sync import run_sync
 
 __version__ = "0.1.0"
@@ -71,6 +73,7 @@ __all__ = [
     "DefinitionProblem",
     "DefinitionWarning",
     "DuplicateWorkflowError",
+    "DurableTimer",
     "EventLoopRunningError",
     "HandlerError",
     "History",
@@ -85,6 +88,7 @@ __all__ = [
     "RenderTimeoutError",
     "RetryPolicy",
     "SchemaVersionError",
+    "SentEvent",
     "SerializationError",
     "SerializedWorkflow",
     "SqliteWorkflowStore",
@@ -99,6 +103,8 @@ __all__ = [
     "TimerHandle",
     "TransitionDef",
     "UnknownEventError",
+    "Worker",
+    "WorkerStats",
     "WorkflowChange",
     "WorkflowDefinition",
     "WorkflowError",

@@ -17,6 +17,7 @@ from ._database import add_database_tools
 from ._demo import add_demo
 from ._report import BadInput, report_error
 from ._swarmfile import add_swarm_tools
+from ._worker import add_worker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     add_demo(commands)
     add_database_tools(commands)
     add_swarm_tools(commands)
+    add_worker(commands)
     return parser
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, cast
 
+from ..errors import DefinitionError
 from ._chart import ROOT, Chart, done_event
 from ._definition import DONE_PREFIX, EVENTLESS, PREVIOUS_STATE, TransitionDef, WorkflowDefinition
+from ._history import NO_MOVE, Move
 
 MAX_MICROSTEPS: Final = 1000
 """A macrostep that has not settled after this many microsteps is an eventless loop."""
@@ -54,11 +56,14 @@ class Step:
     entered: tuple[str, ...]  # every state entered, in order
     configuration: frozenset[str]  # after
     memory: Memory  # after
+    recorded: bool = True  # whether history entries record it (a statechart's step)
     moves: bool = field(init=False)  # whether any state is left or entered
     transition: TransitionDef | None = field(init=False)  # the first one taken
+    record: Move = field(init=False)  # what a history entry records: itself, or NO_MOVE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "moves", bool(self.exited or self.entered))
+        object.__setattr__(self, "record", self if self.recorded else NO_MOVE)
         first = next((t for m in self.microsteps for t in m.transitions), None)
         object.__setattr__(self, "transition", first)
 
@@ -66,6 +71,10 @@ class Step:
     def transitions(self) -> tuple[TransitionDef, ...]:
         """Every transition taken, in order."""
         return tuple(t for m in self.microsteps for t in m.transitions)
+
+
+class NoPreviousState(Exception):
+    """An event's transition returns to the previous state, and the history holds none."""
 
 
 class Unsettled(Exception):
@@ -86,13 +95,28 @@ def matches(descriptor: str, event: str) -> bool:
 class Interpreter:
     """The decisions for one definition; one instance per definition, shared by machines."""
 
-    __slots__ = ("chart", "definition", "initial", "remembered")
+    __slots__ = ("chart", "definition", "direct", "has_timers", "initial", "remembered")
 
     def __init__(self, definition: WorkflowDefinition) -> None:
         self.definition = definition
         self.chart = Chart(definition)
         self.remembered: dict[tuple[frozenset[str], Memory, str], Step] = {}
-        self.initial = self.start(NO_MEMORY, _no_guard)
+        # A flat definition's configuration follows from its state: the same steps keyed by
+        # (state, event), a cheaper key (None for a statechart).
+        self.direct: dict[tuple[str, str], Step] | None = (
+            None if self.chart.has_chart_features else {}
+        )
+        self.has_timers = any(
+            s.timeout is not None or s.retry is not None for s in definition.states
+        )
+        try:
+            self.initial = self.start(NO_MEMORY, _no_guard)
+        except Unsettled as exc:
+            raise DefinitionError(
+                f"definition {definition.name!r}: entering the initial configuration {exc}",
+                workflow=definition.name,
+                key="initial_state",
+            ) from None
 
     def start(self, memory: Memory, check: GuardCheck) -> Step:
         """Enter the initial configuration, then settle (eventless transitions, raises)."""
@@ -129,6 +153,8 @@ class Interpreter:
         step = run.step(self.chart.innermost(configuration))
         if run.is_reusable and len(self.remembered) < 10_000:
             self.remembered[key] = step
+            if self.direct is not None:
+                self.direct[(step.source, event)] = step
         return step
 
     def jump(self, configuration: frozenset[str], to: frozenset[str], memory: Memory) -> Step:
@@ -142,7 +168,8 @@ class Interpreter:
         exited = tuple(reversed(chart.in_order(configuration - to)))
         entered = tuple(chart.in_order(to - configuration))
         micro = Microstep((), exited, entered, source, target)
-        return Step(source, target, (micro,), exited, entered, to, memory)
+        recorded = chart.has_chart_features
+        return Step(source, target, (micro,), exited, entered, to, memory, recorded)
 
     def plan(self, transitions: list[TransitionDef], configuration: frozenset[str]) -> Step:
         """The plan of taking ``transitions`` together in ``configuration`` (one microstep)."""
@@ -153,7 +180,8 @@ class Interpreter:
     def stay(self, configuration: frozenset[str], memory: Memory) -> Step:
         """The plan of an event no transition takes (a custom event, recorded as internal)."""
         state = self.chart.innermost(configuration)
-        return Step(state, state, (), (), (), configuration, memory)
+        recorded = self.chart.has_chart_features
+        return Step(state, state, (), (), (), configuration, memory, recorded)
 
     def enabled_events(self, configuration: frozenset[str], check: GuardCheck) -> list[str]:
         """Events some transition would take now (guards see no event data).
@@ -188,6 +216,9 @@ def interpreter_of(definition: WorkflowDefinition) -> Interpreter:
     return found
 
 
+_UNREAD: Final = object()
+
+
 def _no_guard(t: TransitionDef, data: object) -> bool:
     return t.guard is None
 
@@ -209,6 +240,8 @@ class _Run:
         self.memory = dict(memory)
         self.check = check
         self.previous = previous
+        self.previous_found: str | object | None = _UNREAD
+        self.external = False
         self.data = data
         self.queue: deque[str] = deque()
         self.microsteps: list[Microstep] = []
@@ -217,7 +250,9 @@ class _Run:
     # -- the loop ----------------------------------------------------------------------
 
     def take(self, event: str, *, external: bool = False) -> bool:
+        self.external = external
         enabled = self.select(event, self.data if external else None)
+        self.external = False
         if enabled:
             self.microstep(enabled)
         return bool(enabled)
@@ -226,7 +261,7 @@ class _Run:
         while True:
             if len(self.microsteps) > MAX_MICROSTEPS:
                 raise Unsettled(
-                    f"the macrostep did not settle after {MAX_MICROSTEPS} microsteps: an "
+                    f"did not settle after {MAX_MICROSTEPS} microsteps: an "
                     "eventless transition or raised event loops "
                     f"(last transitions: {[_show(t) for t in self.microsteps[-1].transitions]})"
                 )
@@ -244,7 +279,9 @@ class _Run:
         entered = tuple(s for m in self.microsteps for s in m.entered)
         memory = tuple(sorted(self.memory.items()))
         target = self.chart.innermost(configuration)
-        return Step(source, target, tuple(self.microsteps), exited, entered, configuration, memory)
+        micro = tuple(self.microsteps)
+        recorded = self.chart.has_chart_features
+        return Step(source, target, micro, exited, entered, configuration, memory, recorded)
 
     # -- selection ---------------------------------------------------------------------
 
@@ -265,11 +302,15 @@ class _Run:
                         continue
                 elif t.event == EVENTLESS or not matches(t.event, event):
                     continue
-                if t.guard is None:
-                    return t
-                self.is_reusable = False
-                if self.check(t, data):
-                    return t
+                if t.guard is not None:
+                    self.is_reusable = False
+                    if not self.check(t, data):
+                        continue
+                if PREVIOUS_STATE in t.targets and self.previous_state() is None:
+                    if self.external:
+                        raise NoPreviousState(t)
+                    continue  # raised or eventless: as if it were not there
+                return t
         return None
 
     def without_conflicts(self, enabled: list[TransitionDef]) -> list[TransitionDef]:
@@ -382,14 +423,18 @@ class _Run:
         return ROOT
 
     def targets(self, t: TransitionDef) -> tuple[str, ...]:
-        return tuple(self.previous_state() if s == PREVIOUS_STATE else s for s in t.targets)
+        if PREVIOUS_STATE not in t.targets:
+            return t.targets
+        previous = self.previous_state()
+        assert previous is not None  # (first_enabled took no such transition otherwise)
+        return tuple(previous if s == PREVIOUS_STATE else s for s in t.targets)
 
-    def previous_state(self) -> str:
+    def previous_state(self) -> str | None:
+        """The state before the current one, from the history (read once per macrostep)."""
         self.is_reusable = False
-        assert self.previous is not None, "a PREVIOUS_STATE target needs the history"
-        found = self.previous()
-        assert found is not None
-        return found
+        if self.previous_found is _UNREAD:
+            self.previous_found = None if self.previous is None else self.previous()
+        return cast(str | None, self.previous_found)
 
     def effective_targets(self, t: TransitionDef) -> list[str]:
         found: list[str] = []
@@ -430,10 +475,13 @@ class _Run:
         node = self.chart.node(parent)
         if node.kind == "parallel":
             self.enter_regions(node.children, entering)
-        else:
-            for s in node.initial:
-                self.add_descendants(s, entering)
-                self.add_ancestors(s, parent, entering)
+            return
+        initial = node.initial
+        if initial and self.chart.node(initial[0]).kind == "history":
+            initial = node.children[:1]  # a history with nothing to say: the first child
+        for s in initial:
+            self.add_descendants(s, entering)
+            self.add_ancestors(s, parent, entering)
 
     def add_ancestors(self, state: str, ancestor: str, entering: set[str]) -> None:
         for a in self.chart.node(state).ancestors:

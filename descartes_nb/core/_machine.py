@@ -23,11 +23,11 @@ from ._clock import Clock, SystemClock
 from ._definition import TransitionDef, WorkflowDefinition
 from ._events import FAILURE_EVENTS, RETRY, ROLLBACK, WorkflowEvent
 from ._handlers import NO_HOOKS, call_guard, hooks_of, run_hooks
-from ._history import NO_MOVE, History, Move, StateHistoryEntry
-from ._interpreter import Step, Unsettled, interpreter_of
+from ._history import History, Move, StateHistoryEntry
+from ._interpreter import NoPreviousState, Step, Unsettled, interpreter_of
 from ._jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value, with_item
 from ._lifecycle import LIFECYCLE
-from ._ports import WorkflowChange
+from ._ports import DurableTimer, WorkflowChange
 from ._refusal import refusal
 from ._serialization import SerializedWorkflow
 from ._snapshot import canonical_history, check_snapshot, check_values, resolve_definition
@@ -148,8 +148,9 @@ class WorkflowStateMachine:
         self._interpreter = interpreter = interpreter_of(definition)
         self._context = EMPTY_CONTEXT if context is None else to_context(context)
         initial = interpreter.initial
+        self._state = initial.target  # (guards' errors name it)
         if interpreter.chart.eventless:  # its guards may read the initial context
-            initial = interpreter.start(initial.memory, self._guard_check)
+            initial = self._initial_step()
         self._configuration = initial.configuration
         self._memory = initial.memory
         self._state = initial.target
@@ -160,12 +161,23 @@ class WorkflowStateMachine:
         self._retry_attempts = 0
         self._version = 0
         self._timers: WorkflowTimers | None = None
-        if any(s.timeout is not None or s.retry is not None for s in definition.states):
+        if interpreter.has_timers:
             self._timers = WorkflowTimers(definition, self._clock, workflow_id, self._on_timer)
             self._timers.enter(self._configuration, now)
         # Without handlers, a store or timers no change awaits or needs more than _apply,
         # so none needs the lock (see process_event).
         self._lock_free = self._hooks is NO_HOOKS and store is None and self._timers is None
+
+    def _initial_step(self) -> Step:
+        try:
+            return self._interpreter.start(self._interpreter.initial.memory, self._guard_check)
+        except Unsettled as exc:
+            raise WorkflowError(
+                f"workflow {self.workflow_id!r}: entering the initial configuration {exc}",
+                workflow_id=self.workflow_id,
+                state=self._interpreter.initial.target,
+                event="",
+            ) from None
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -290,7 +302,11 @@ class WorkflowStateMachine:
             name, data, is_custom = _unpack_event(event, data)
         lock = self._lock
         if self._lock_free and data is None and (lock is None or not lock.locked()):
-            step = self._interpreter.remembered.get((self._configuration, self._memory, name))
+            direct = self._interpreter.direct
+            if direct is not None:
+                step = direct.get((self._state, name))
+            else:
+                step = self._interpreter.remembered.get((self._configuration, self._memory, name))
             if step is not None:
                 # The fast path: an unguarded transition with nothing that awaits. No other
                 # task can run before it returns, so it is atomic without taking the lock.
@@ -321,11 +337,19 @@ class WorkflowStateMachine:
                 await self._start_locked()
 
     async def _start_locked(self) -> None:
-        step = self._interpreter.start(self._interpreter.initial.memory, self._guard_check)
+        step = self._initial_step()
         context = await run_hooks(self._hooks, step, None, self._context, self.workflow_id)
         if context is not self._context:
             await self._commit_context(context)
         self._started = True
+
+    def pending_timers(self) -> tuple[DurableTimer, ...] | None:
+        """The timeouts and retry armed now, earliest first (None: the definition has none).
+
+        A store writes them with each change (``WorkflowChange.timers``), so that a worker
+        in another process fires them if this one does not (see ``Worker``).
+        """
+        return None if self._timers is None else self._timers.pending()
 
     def cancel_timers(self) -> None:
         """Cancel this workflow's pending timeout and retry (say, before dropping it).
@@ -366,7 +390,14 @@ class WorkflowStateMachine:
         """Commit a new context alone (no history entry); the caller holds the lock."""
         now = self._clock.now()
         cancelled = self._store is not None and await self._save(
-            self._change(self._state, context, now, self._state_entered_at, self._retry_attempts)
+            self._change(
+                self._state,
+                context,
+                now,
+                self._state_entered_at,
+                self._retry_attempts,
+                timers=self.pending_timers(),
+            )
         )
         self._context = context
         self._updated_at = now
@@ -451,6 +482,11 @@ class WorkflowStateMachine:
                 await self._process_locked(name, data, False)
             except (InvalidTransitionError, UnknownEventError) as exc:
                 _log.warning("workflow %r: scheduled %s refused: %s", self.workflow_id, name, exc)
+            except ConcurrentModificationError as exc:  # a worker fired it first: void here
+                self._timers.cancel_all()
+                _log.info(
+                    "workflow %r: scheduled %s not processed: %s", self.workflow_id, name, exc
+                )
 
     def _decide(self, name: str, data: JSONValue, is_custom: bool) -> tuple[Step, JSONValue]:
         """Pick the step ``name`` takes now (checking its data), or raise the refusal."""
@@ -463,8 +499,17 @@ class WorkflowStateMachine:
                 name,
                 data,
                 self._guard_check,
-                lambda: self._previous_state(name),
+                self._history.previous_state,
             )
+        except NoPreviousState:
+            raise InvalidTransitionError(
+                f"event {name!r} refused in state {str(self._state)!r} of workflow "
+                f"{self.workflow_id!r}: it returns to the previous state, and no state change "
+                f"is left in the {len(self._history)} history entries kept",
+                workflow_id=self.workflow_id,
+                state=self._state,
+                event=name,
+            ) from None
         except Unsettled as exc:
             raise WorkflowError(
                 f"event {name!r} in state {str(self._state)!r} of workflow "
@@ -478,23 +523,6 @@ class WorkflowStateMachine:
                 raise self._refusal(name)
             step = self._interpreter.stay(self._configuration, self._memory)
         return step, data
-
-    def _previous_state(self, name: str) -> str:
-        """The state before the current one (a ``PREVIOUS_STATE`` target).
-
-        Raises the refusal when the history kept holds none.
-        """
-        previous = self._history.previous_state()
-        if previous is None:
-            raise InvalidTransitionError(
-                f"event {name!r} refused in state {str(self._state)!r} of workflow "
-                f"{self.workflow_id!r}: it returns to the previous state, and no state change "
-                f"is left in the {len(self._history)} history entries kept",
-                workflow_id=self.workflow_id,
-                state=self._state,
-                event=name,
-            )
-        return previous
 
     async def _rollback(self) -> StateHistoryEntry:
         index = self._undo_index()
@@ -558,18 +586,21 @@ class WorkflowStateMachine:
                 now,
                 context,
                 self._context,
-                self._move(step),
+                step.record,
             )
             previous = history.last_context
+            attempts = self._next_retry_attempts(event, step, undone_event)
+            timers = self._timers
             cancelled = await self._save(
                 self._change(
                     step.target,
                     context,
                     now,
                     now if step.moves else self._state_entered_at,
-                    self._next_retry_attempts(event, step, undone_event),
+                    attempts,
                     entry,
                     previous,
+                    None if timers is None else timers.planned(step, now, attempts),
                 )
             )
         entry = self._apply(step, event, data, context, now, undone_event)
@@ -605,7 +636,7 @@ class WorkflowStateMachine:
     ) -> StateHistoryEntry:
         """Apply a decided step in memory (no await: atomic on the event loop)."""
         entry = self._history.append(
-            step.source, step.target, event, data, now, context, self._context, self._move(step)
+            step.source, step.target, event, data, now, context, self._context, step.record
         )
         if self._retry_attempts or event == RETRY:
             self._retry_attempts = self._next_retry_attempts(event, step, undone_event)
@@ -620,14 +651,6 @@ class WorkflowStateMachine:
         if self._listeners:
             self._notify(entry)
         return entry
-
-    def _move(self, step: Step) -> Move:
-        """What an entry records of ``step``.
-
-        Nothing for a flat definition: its states say it all (and its entries then equal
-        the stored ones).
-        """
-        return step if self._interpreter.chart.has_chart_features else NO_MOVE
 
     def _next_retry_attempts(self, event: str, step: Step, undone_event: str | None) -> int:
         """Count consecutive retries: Retry adds one, leaving the failure behind resets."""
@@ -648,6 +671,7 @@ class WorkflowStateMachine:
         retry_attempts: int,
         entry: StateHistoryEntry | None = None,
         previous_context: Mapping[str, JSONValue] | None = None,
+        timers: tuple[DurableTimer, ...] | None = None,
     ) -> WorkflowChange:
         if entry is not None:
             configuration, memory = entry.configuration, entry.memory
@@ -670,6 +694,7 @@ class WorkflowStateMachine:
             self._history.max_history,
             entry,
             previous_context,
+            timers,
             configuration,
             memory,
         )

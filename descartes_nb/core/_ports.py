@@ -11,6 +11,18 @@ from ._jsonvalue import JSONValue
 from ._serialization import SerializedWorkflow
 
 
+class DurableTimer(NamedTuple):
+    """A timeout or retry a change arms: ``event`` (with ``data``) is due at ``due_at``.
+
+    The store keeps it with the version of the change that armed it (or carried it over);
+    it is valid only while the workflow is still at that version.
+    """
+
+    event: str
+    data: JSONValue
+    due_at: datetime
+
+
 class WorkflowChange(NamedTuple):
     """One durable change of a workflow: its new header, and the entry that caused it.
 
@@ -35,6 +47,8 @@ class WorkflowChange(NamedTuple):
     max_history: int
     entry: StateHistoryEntry | None  # None when only the context changed
     previous_context: Mapping[str, JSONValue] | None  # context of the entry before ``entry``
+    # The timers pending once this change is applied (None: the definition has none).
+    timers: tuple[DurableTimer, ...] | None = None
     # A statechart's active states and history memory after the change (a flat
     # definition's: empty, its state says it), as ``SerializedWorkflow`` holds them.
     configuration: frozenset[str] = frozenset()
@@ -46,6 +60,15 @@ class Serializable(Protocol):
 
     def serialize(self) -> SerializedWorkflow:
         """Return the whole workflow as a ``SerializedWorkflow``."""
+        ...
+
+
+@runtime_checkable
+class Timed(Protocol):
+    """A workflow that can say which timers it has pending (a ``WorkflowStateMachine``)."""
+
+    def pending_timers(self) -> tuple[DurableTimer, ...] | None:
+        """The timers pending now (None: its definition has none)."""
         ...
 
 

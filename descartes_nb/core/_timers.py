@@ -34,6 +34,7 @@ from ._duration import format_duration
 from ._events import RETRY, TIMEOUT
 from ._history import History
 from ._jsonvalue import FrozenDict, JSONValue
+from ._ports import DurableTimer
 
 _log = logging.getLogger(__name__)
 
@@ -140,6 +141,35 @@ class WorkflowTimers:
         self.enter(step.entered, at)
         self._plan_retry(step.target, step.source, at, retry_attempts)
 
+    def pending(self) -> tuple[DurableTimer, ...]:
+        """The timers armed now, earliest first."""
+        armed = [a for a in (*self._timeouts.values(), self._retry) if a is not None and a.active]
+        return tuple(sorted((DurableTimer(a.event, a.data, a.when) for a in armed), key=_due))
+
+    def planned(
+        self, step: engine.Step, at: datetime, retry_attempts: int
+    ) -> tuple[DurableTimer, ...]:
+        """The timers ``after_step(step, at, retry_attempts)`` would leave armed (changes nothing).
+
+        A store writes them with the change, so that another process can fire them.
+        """
+        if not step.moves:
+            return self.pending()
+        left = set(step.exited) | set(step.entered)
+        timers = [
+            DurableTimer(a.event, a.data, a.when)
+            for name, a in self._timeouts.items()
+            if a.active and name not in left
+        ]
+        for name in step.entered:
+            timeout = self._definition.state(name).timeout
+            if timeout is not None:
+                timers.append(DurableTimer(TIMEOUT, _timeout_data(name, timeout), at + timeout))
+        retry = self._retry_plan(step.target, step.source, at, retry_attempts)
+        if retry is not None:
+            timers.append(retry)
+        return tuple(sorted(timers, key=_due))
+
     def restore(
         self,
         state: str,
@@ -172,11 +202,18 @@ class WorkflowTimers:
                 self._schedule(armed)
 
     def _plan_retry(self, state: str, failed_in: str, at: datetime, attempts: int) -> None:
+        plan = self._retry_plan(state, failed_in, at, attempts)
+        if plan is not None:
+            self._retry = self._arm(plan.event, plan.data, plan.due_at)
+
+    def _retry_plan(
+        self, state: str, failed_in: str, at: datetime, attempts: int
+    ) -> DurableTimer | None:
         if not engine.candidates(self._definition, state, RETRY):
-            return
+            return None
         policy = self._policy(failed_in)
         if policy is None or attempts >= policy.max_attempts:
-            return
+            return None
         attempt = attempts + 1
         delay = backoff_delay(policy, attempt, jitter_fraction(self._wid, attempt))
         data: JSONValue = {
@@ -184,7 +221,7 @@ class WorkflowTimers:
             "max_attempts": policy.max_attempts,
             "delay": format_duration(delay),
         }
-        self._retry = self._arm(RETRY, data, at + delay)
+        return DurableTimer(RETRY, data, at + delay)
 
     def _policy(self, name: str) -> RetryPolicy | None:
         """The retry policy of ``name``, else of its nearest ancestor that has one."""
@@ -215,6 +252,10 @@ class WorkflowTimers:
             armed.active = False
             if armed.handle is not None:
                 armed.handle.cancel()
+
+
+def _due(timer: DurableTimer) -> datetime:
+    return timer.due_at
 
 
 @functools.lru_cache(maxsize=1024)

@@ -20,12 +20,14 @@ from ._display import install as _install
 from ._display import use_renderer_for_graphviz
 from ._frames import HISTORY_COLUMNS, history_frame, workflows_frame
 from ._palette import state_colors
+from ._player import HistoryPlayer
+from ._readable import use_readable_frames
 from ._render import Renderer, find_renderer, render_svg, set_render_timeout
 from ._storeframe import load_history_frame
 from ._timeline import timeline
 from ._variants import variants, variants_chart
 from ._vega import HistoryChart, to_png, to_svg
-from ._widgets import Dashboard, EventPanel, HistoryPlayer
+from ._widgets import Dashboard, EventPanel
 
 _install()
 
@@ -55,6 +57,7 @@ __all__ = [
     "to_png",
     "to_svg",
     "transition_counts",
+    "use_readable_frames",
     "use_renderer_for_graphviz",
     "variants",
     "variants_chart",

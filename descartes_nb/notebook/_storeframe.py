@@ -22,6 +22,7 @@ from ..recovery import cyclic_gc_paused
 from ..store._codec import parse_context, parse_json, read_time
 from ..store._reads import HistoryColumns
 from ._frames import DEFINITIONS_ATTR, DefinitionNames, frame_from_columns, state_and_event_names
+from ._moves import MoveColumns
 
 _NOTHING: Final = object()  # equal to no stored text
 
@@ -107,6 +108,7 @@ def _frame(raw: HistoryColumns, known: Mapping[str, WorkflowDefinition]) -> pd.D
         "event_data": _event_data(raw),
         "duration": _durations(raw.duration_us),
         "context": _contexts(raw),
+        **_moves(raw, known),
     }
     try:
         frame = frame_from_columns(columns, states=states, events=events)
@@ -114,6 +116,31 @@ def _frame(raw: HistoryColumns, known: Mapping[str, WorkflowDefinition]) -> pd.D
         raise SerializationError(f"stored history cannot be read: {exc}") from exc
     frame.attrs[DEFINITIONS_ATTR] = DefinitionNames(raw.definitions)
     return frame
+
+
+def _moves(
+    raw: HistoryColumns, known: Mapping[str, WorkflowDefinition]
+) -> dict[str, list[tuple[str, ...]]]:
+    """The move columns, derived for flat definitions (the store keeps none yet)."""
+    moves = MoveColumns()
+    start = 0
+    ids = raw.workflow_id
+    for workflow_id, end in _runs(ids):
+        definition = known.get(raw.definitions.get(workflow_id, ""))
+        rows = slice(start, end)
+        moves.extend(definition, raw.from_state[rows], raw.event[rows], raw.to_state[rows])
+        start = end
+    return {
+        "exited": moves.exited,
+        "entered": moves.entered,
+        "configuration": moves.configuration,
+    }
+
+
+def _runs(ids: Sequence[str]) -> list[tuple[str, int]]:
+    """Each workflow id with the end of its run of rows (rows come in workflow id order)."""
+    ends = [i for i in range(1, len(ids)) if ids[i] != ids[i - 1]]
+    return [(ids[end - 1], end) for end in [*ends, len(ids)]] if ids else []
 
 
 def _known(

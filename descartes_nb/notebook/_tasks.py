@@ -41,8 +41,8 @@ def spawn(
 
 def _describe(exc: BaseException | None) -> str:
     if isinstance(exc, StateMachineError):
-        return f"refused ({type(exc).__name__}): {exc}"
-    return f"failed ({type(exc).__name__}): {exc}"
+        return f"Refused: {exc}"
+    return f"Failed ({type(exc).__name__}, a bug to report): {exc}"
 
 
 def show_message(output: ipywidgets.Output, text: str, *, error: bool = False) -> None:

@@ -298,7 +298,15 @@ def _bar_layer(
             opacity=alt.condition(
                 alt.datum.left_by == STILL_THERE, alt.value(0.35), alt.value(1.0)
             ),
-            tooltip=["workflow_id", "state", "from", "until", "time", "left_by", "visits"],
+            tooltip=[
+                alt.Tooltip("workflow_id:N", title="workflow"),
+                "state:N",
+                "from:N",
+                "until:N",
+                "time:N",
+                alt.Tooltip("left_by:N", title="left by"),
+                alt.Tooltip("visits:Q", title="visits in this bar"),
+            ],
         )
         .add_params(zoom())
     )
@@ -325,7 +333,14 @@ def _mark_layer(marks: pd.DataFrame, lanes: alt.Y, span: pd.Timedelta) -> alt.Ch
             x=time_axis("at", span),
             y=lanes,
             shape=alt.Shape("kind:N", scale=shapes, title="marked"),
-            tooltip=["workflow_id", "kind", "event", "move", "when", "count"],
+            tooltip=[
+                alt.Tooltip("workflow_id:N", title="workflow"),
+                "kind:N",
+                "event:N",
+                "move:N",
+                alt.Tooltip("when:N", title="at"),
+                alt.Tooltip("count:Q", title="marks here"),
+            ],
         )
     )
     return layer

@@ -3,73 +3,45 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any, Final
 
 import ipywidgets
 
+from ..core._definition import DONE_PREFIX
 from ..core._events import FAIL, ROLLBACK, WorkflowEvent
 from ..core._history import StateHistoryEntry
-from ..core._jsonvalue import JSONValue
 from ..core._machine import WorkflowStateMachine
 from ..core._serialization import SerializedWorkflow
 from ..orchestrator import WorkflowOrchestrator
 from ._diagram import diagram
+from ._panelview import (
+    context_html,
+    esc,
+    history_html,
+    history_text,
+    processed,
+    table,
+    to_json,
+)
 from ._tasks import show_message, spawn
+from ._timefmt import format_duration, plural
 
-_TABLE_STYLE: Final = "border-collapse:collapse;font-size:12px"
-_CELL: Final = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left"
-
-
-def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+_STATIC_NOTE: Final = "A static view: run the notebook to use the buttons."
 
 
-def _svg(obj: WorkflowStateMachine | SerializedWorkflow, sm: WorkflowStateMachine) -> str:
+def svg_html(obj: WorkflowStateMachine | SerializedWorkflow, sm: WorkflowStateMachine) -> str:
     """The diagram as inline SVG, or the reason it could not be drawn (never raises)."""
     return diagram(obj, definition=sm.definition).display_bundle()["text/html"]
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    head = "".join(f'<th style="{_CELL}">{_esc(h)}</th>' for h in header)
-    body = "".join(
-        "<tr>" + "".join(f'<td style="{_CELL}">{_esc(c)}</td>' for c in row) + "</tr>"
-        for row in rows
-    )
-    return f'<table style="{_TABLE_STYLE}"><tr>{head}</tr>{body}</table>'
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-
-
-def _context_html(context: Mapping[str, JSONValue]) -> str:
-    return f'<pre style="margin:0;font-size:12px">{_esc(_json(dict(context)))}</pre>'
-
-
-def _history_rows(entries: Iterable[StateHistoryEntry]) -> list[list[object]]:
-    return [
-        [
-            e.seq,
-            e.from_state,
-            e.to_state,
-            e.event,
-            "" if e.event_data is None else json.dumps(e.event_data, ensure_ascii=False),
-            e.timestamp.strftime("%H:%M:%S"),
-            e.duration,
-        ]
-        for e in entries
-    ]
-
-
-def _mark(widget: ipywidgets.DOMWidget, part: str) -> None:
+def mark(widget: ipywidgets.DOMWidget, part: str) -> None:
     """Give a widget a stable CSS class (for styling and for browser tests)."""
     widget.add_class(f"descartes-nb-{part}")
 
 
-class _Refresher:
+class Refresher:
     """Coalesce a burst of change notifications into one redraw on the loop."""
 
     def __init__(self, redraw: Callable[[], None]) -> None:
@@ -89,10 +61,12 @@ class _Refresher:
 class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
     """Drive one workflow: a button per event, the live diagram, history, context, messages.
 
-    ``panel = EventPanel(sm); panel`` shows it. A button is enabled only while its event is
-    allowed; the panel follows every change, also changes made by code outside it. A click
-    processes the event as a task on the kernel's loop; refusals and failures appear in the
-    message area.
+    ``panel = EventPanel(sm); panel`` shows it. The buttons of the events allowed now are
+    highlighted, the others disabled; the panel follows every change, also changes made by
+    code outside it. A click processes the event as a task on the kernel's loop; what it did,
+    or why it was refused, appears as a sentence under the buttons. Where widgets cannot run
+    (a saved notebook on GitHub, or opened without running it) the output shows a static view
+    instead: the state, the events allowed and the newest history entries.
 
     Args:
         sm: the workflow to drive.
@@ -111,7 +85,7 @@ class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untype
         self.custom_button.on_click(lambda _: self.process_custom())
         self.diagram = ipywidgets.HTML()
         self.history = ipywidgets.HTML()
-        self.context = ipywidgets.HTML()
+        self.context = ipywidgets.HTML(layout=ipywidgets.Layout(margin="0 0 0 24px"))
         self.message = ipywidgets.Output()
         self.tasks: list[asyncio.Task[Any]] = []
         super().__init__(
@@ -123,17 +97,20 @@ class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untype
                 ),
                 self.message,
                 self.diagram,
-                ipywidgets.HBox([self.history, self.context]),
+                ipywidgets.HBox(
+                    [self.history, self.context],
+                    layout=ipywidgets.Layout(align_items="flex-start"),
+                ),
             ]
         )
-        _mark(self, "event-panel")
+        mark(self, "event-panel")
         for part in ("title", "diagram", "history", "context", "message"):
-            _mark(getattr(self, part), part)
-        self._unsubscribe = sm.subscribe(_Refresher(self.refresh))
+            mark(getattr(self, part), part)
+        self._unsubscribe = sm.subscribe(Refresher(self.refresh))
         self.refresh()
 
     def _button(self, name: str) -> ipywidgets.Button:
-        button = ipywidgets.Button(description=name, tooltip=f"process {name!r}")
+        button = ipywidgets.Button(description=name)
         button.on_click(lambda _: self.process(name))
         return button
 
@@ -146,12 +123,12 @@ class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untype
         """Process the custom event typed in the inputs; bad JSON is reported, not sent."""
         name, text = self.custom_name.value.strip(), self.custom_data.value.strip()
         if not name:
-            show_message(self.message, "type a custom event name first", error=True)
+            show_message(self.message, "Type a custom event name first.", error=True)
             return None
         try:
             data = json.loads(text) if text else None
         except json.JSONDecodeError as exc:
-            show_message(self.message, f"data is not JSON: {exc} in {text!r}", error=True)
+            show_message(self.message, f"The data is not JSON ({exc}): {text!r}", error=True)
             return None
         return self._spawn(WorkflowEvent.custom(name, data))
 
@@ -163,7 +140,7 @@ class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untype
 
     async def _run(self, event: WorkflowEvent | str) -> None:
         entry = await self.sm.process_event(event)
-        show_message(self.message, f"{entry.event}: {entry.from_state} -> {entry.to_state}")
+        show_message(self.message, processed(entry))
 
     async def wait(self) -> None:
         """Wait for the events still being processed (for tests and scripted cells)."""
@@ -174,124 +151,77 @@ class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untype
         """Redraw everything from the workflow as it is now."""
         sm, allowed = self.sm, set(self.sm.allowed_events())
         for name, button in self.buttons.items():
-            button.disabled = name not in allowed
-        self.title.value = (
-            f"<b>{_esc(sm.workflow_id)}</b> ({_esc(sm.definition.name)}): state "
-            f"<b>{_esc(sm.state)}</b>, {sm.metadata.transition_count} transitions"
+            _set_button(button, name in allowed, f"not allowed in state {sm.state!r}")
+        closed = f"{sm.state!r} is terminal: no event is processed any more"
+        _set_button(self.custom_button, not sm.is_terminal, closed)
+        self.custom_name.disabled = self.custom_data.disabled = sm.is_terminal
+        self.failure_message.disabled = FAIL not in allowed
+        self.title.value = self.headline(html=True)
+        self.diagram.value = svg_html(sm, sm)
+        self.history.value = history_html(sm.history_tail(self.rows), len(sm.history))
+        self.context.value = context_html(sm.context)
+
+    def headline(self, *, html: bool = False) -> str:
+        """``build-42 (lifecycle): state Running, 3 transitions`` (as text or HTML)."""
+        sm = self.sm
+        count = plural(sm.metadata.transition_count, "transition")
+        if html:
+            return (
+                f"<div><b>{esc(sm.workflow_id)}</b> ({esc(sm.definition.name)}): state "
+                f"<b>{esc(sm.state)}</b>, {count}</div>"
+            )
+        return f"{sm.workflow_id} ({sm.definition.name}): state {sm.state}, {count}"
+
+    def static_text(self) -> str:
+        """The panel as plain text: state, events allowed and not, newest entries, context."""
+        sm, allowed = self.sm, self.sm.allowed_events()
+        refused = [name for name in self.buttons if name not in allowed]
+        return "\n".join(
+            [
+                f"EventPanel of {self.headline()}",
+                f"Allowed now: {', '.join(allowed) or 'nothing (the workflow is terminal)'}",
+                f"Not allowed now: {', '.join(refused) or 'nothing'}",
+                *history_text(sm.history_tail(self.rows), len(sm.history)),
+                f"Context: {to_json(dict(sm.context), indent=None)}",
+            ]
         )
-        self.diagram.value = _svg(sm, sm)
-        header = ["seq", "from", "to", "event", "data", "time", "duration"]
-        self.history.value = _table(header, _history_rows(sm.history_tail(self.rows)))
-        self.context.value = _context_html(sm.context)
+
+    def static_html(self) -> str:
+        """The panel as static HTML (no script): what a saved notebook shows without widgets."""
+        sm, allowed = self.sm, self.sm.allowed_events()
+        chips = " ".join(f"<b>{esc(name)}</b>" for name in allowed) or "nothing (terminal)"
+        return (
+            f'<div class="descartes-nb-static">{self.headline(html=True)}'
+            f"<div>Allowed now: {chips}</div>"
+            f"{history_html(sm.history_tail(self.rows), len(sm.history))}"
+            f"{context_html(sm.context)}<div><i>{esc(_STATIC_NOTE)}</i></div></div>"
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        return with_static_view(super()._repr_mimebundle_(**kwargs), self)
 
     def close(self) -> None:
         """Stop following the workflow and close the widgets."""
         self._unsubscribe()
         super().close()
+
+
+def with_static_view(bundle: dict[str, Any], widget: Any) -> dict[str, Any]:
+    """A widget's display bundle with readable text and HTML in place of its bare repr."""
+    return {**bundle, "text/plain": widget.static_text(), "text/html": widget.static_html()}
+
+
+def _set_button(button: ipywidgets.Button, enabled: bool, why_not: str) -> None:
+    """Enabled buttons look clickable (primary); disabled ones say why in their tooltip."""
+    button.disabled = not enabled
+    button.button_style = "primary" if enabled else ""
+    button.tooltip = f"process {button.description!r}" if enabled else why_not
 
 
 def _event_names(sm: WorkflowStateMachine) -> list[str]:
-    names = list(dict.fromkeys(t.event for t in sm.definition.transitions))
-    return [*names, ROLLBACK]
-
-
-class HistoryPlayer(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
-    """Replay a workflow's history: a slider (with play/pause) through its steps.
-
-    ``HistoryPlayer(sm)`` shows, at step k, the diagram as it was after the k-th kept entry
-    (current state and visited path up to then), that entry, and the context then. Step 0
-    is just before the oldest kept entry. Rollbacks are marked as such.
-    """
-
-    def __init__(self, sm: WorkflowStateMachine, *, interval_ms: int = 700) -> None:
-        self.sm = sm
-        self.play = ipywidgets.Play(min=0, max=0, interval=interval_ms, description="play")
-        self.slider = ipywidgets.IntSlider(min=0, max=0, description="step")
-        ipywidgets.jslink((self.play, "value"), (self.slider, "value"))
-        self.diagram = ipywidgets.HTML()
-        self.entry = ipywidgets.HTML()
-        self.context = ipywidgets.HTML()
-        super().__init__(
-            [
-                ipywidgets.HBox([self.play, self.slider]),
-                self.entry,
-                ipywidgets.HBox([self.diagram, self.context]),
-            ]
-        )
-        _mark(self, "history-player")
-        for part in ("diagram", "entry", "context"):
-            _mark(getattr(self, part), part)
-        self.slider.observe(lambda change: self.show(change["new"]), names="value")
-        self._unsubscribe = sm.subscribe(_Refresher(self._follow))
-        self._follow()
-
-    @property
-    def steps(self) -> int:
-        """The last step (the number of kept history entries)."""
-        return len(self.sm.history)
-
-    def _follow(self) -> None:
-        at_end = self.slider.value == self.slider.max
-        self.play.max = self.slider.max = self.steps
-        if at_end:
-            self.slider.value = self.steps
-        self.show(self.slider.value)
-
-    def snapshot(self, step: int) -> SerializedWorkflow:
-        """The workflow as it was at ``step`` (its history cut there)."""
-        entries = list(self.sm.history)
-        if not 0 <= step <= len(entries):
-            raise ValueError(f"step must be between 0 and {len(entries)}, got {step!r}")
-        live = self.sm.serialize()
-        if not entries:
-            return live
-        kept = tuple(entries[:step])
-        last = kept[-1] if kept else None
-        first = entries[0]
-        return SerializedWorkflow(
-            workflow_id=live.workflow_id,
-            definition=live.definition,
-            state=last.to_state if last else first.from_state,
-            context=last.context if last else first.context_before,
-            created_at=live.created_at,
-            updated_at=last.timestamp if last else first.timestamp - first.duration,
-            state_entered_at=last.timestamp if last else live.created_at,
-            retry_attempts=0,
-            version=0,
-            max_history=live.max_history,
-            transition_count=last.seq if last else first.seq - 1,
-            history=kept,
-        )
-
-    def show(self, step: int) -> None:
-        """Draw step ``step``."""
-        snapshot = self.snapshot(step)
-        self.diagram.value = _svg(snapshot, self.sm)
-        self.context.value = _context_html(snapshot.context)
-        self.entry.value = _entry_html(
-            snapshot.history[-1] if snapshot.history else None, step, self.steps
-        )
-
-    def close(self) -> None:
-        """Stop following the workflow and close the widgets."""
-        self._unsubscribe()
-        super().close()
-
-
-def _entry_html(entry: StateHistoryEntry | None, step: int, steps: int) -> str:
-    where = f"step {step} of {steps}"
-    if entry is None:
-        return f"<div>{_esc(where)}: before the first kept entry</div>"
-    undo = ""
-    if entry.event == ROLLBACK and isinstance(entry.event_data, dict):
-        undo = f" (undid seq {entry.event_data.get('undone_seq')})"
-    data = "" if entry.event_data is None else f", data {_json(entry.event_data)}"
-    return (
-        f"<div>{_esc(where)}: <b>{_esc(entry.event)}</b>{_esc(undo)} (seq {entry.seq}) "
-        f"{_esc(entry.from_state)} &#8594; {_esc(entry.to_state)} at "
-        f"{_esc(entry.timestamp.isoformat())}, after {_esc(entry.duration)} in "
-        f"{_esc(entry.from_state)}{_esc(data)}</div>"
-    )
+    """Every event a user may process: the chart's own (eventless, done.state.*) aside."""
+    names = dict.fromkeys(t.event for t in sm.definition.transitions)
+    return [n for n in names if n and not n.startswith(DONE_PREFIX)] + [ROLLBACK]
 
 
 class Dashboard(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
@@ -324,7 +254,7 @@ class Dashboard(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         self.state_filter.observe(lambda _: self.refresh(), names="value")
         self.selector.observe(lambda change: self.select(change["new"]), names="value")
         self.broadcast_button.on_click(lambda _: self.broadcast())
-        self._refresher = _Refresher(self.refresh)
+        self._refresher = Refresher(self.refresh)
         self._watched: dict[str, Callable[[], None]] = {}
         self._unsubscribe = orchestrator.subscribe(self._refresher)
         self.refresh()
@@ -338,7 +268,7 @@ class Dashboard(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         wanted = self.state_filter.value
         shown = [sm for sm in machines if wanted in ("all", str(sm.state))]
         header = ["workflow", "definition", "state", "time in state", "last event"]
-        self.table.value = _table(header, [_dashboard_row(sm) for sm in shown])
+        self.table.value = table(header, [_dashboard_row(sm) for sm in shown])
         self.selector.options = [sm.workflow_id for sm in shown]
         events = {t.event for sm in machines for t in sm.definition.transitions}
         self.broadcast_event.options = sorted(events)
@@ -390,11 +320,10 @@ class Dashboard(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 def _dashboard_row(sm: WorkflowStateMachine) -> list[object]:
     meta = sm.metadata
     last = sm.history_tail(1)
-    seconds = int(meta.time_in_state.total_seconds())
     return [
         sm.workflow_id,
         sm.definition.name,
         sm.state,
-        f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}",
+        format_duration(meta.time_in_state),
         last[0].event if last else "",
     ]

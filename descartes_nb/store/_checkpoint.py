@@ -40,6 +40,14 @@ class Checkpoint:
     seq: int
     state: str
 
+    def __repr__(self) -> str:
+        label = "" if self.label is None else f" {self.label!r}"
+        when = self.created_at.isoformat(sep=" ", timespec="seconds")
+        return (
+            f"<Checkpoint {self.checkpoint_id}{label} of {self.workflow_id!r}: state "
+            f"{self.state!r} at seq {self.seq} (version {self.version}), taken {when}>"
+        )
+
 
 def checkpoint_from_row(row: Sequence[Any]) -> Checkpoint:
     """A checkpoint from its row (``_COLUMNS``; the time as text or a datetime)."""

@@ -10,6 +10,7 @@ from ..core._jsonvalue import JSONValue
 from ..core._ports import WorkflowChange
 from ..core._serialization import time_text
 from ._codec import check_names, configuration_text, json_text, memory_text, transition_row
+from ._timerrows import timer_rows
 from ._writes import EncodedChange
 
 _MAX_KNOWN: Final = 50_000  # workflows remembered; all are forgotten past that
@@ -99,7 +100,8 @@ class ChangeEncoder:
             configuration,
             memory,
         )
-        return EncodedChange(wid, change.version, header, transition)
+        timers = None if change.timers is None else timer_rows(change.timers)
+        return EncodedChange(wid, change.version, header, transition, timers)
 
     def _remember(
         self,

@@ -57,6 +57,8 @@ def _milliseconds(value: timedelta | None) -> str:
 class Pool:
     """An asyncpg pool that translates every failure, and reconnects after a lost connection.
 
+    It is also the committer's ``ChangeWriter`` for PostgreSQL.
+
     It holds nothing that refers back to the store, so that an unclosed store can go as soon
     as it is dropped (see ``PostgresWorkflowStore.__del__``).
     """
@@ -164,9 +166,17 @@ class Pool:
                 exc, self.where, doing, self._config.busy_timeout, read_only=self._read_only
             ) from exc
 
-    async def write_batch(self, changes: Sequence[EncodedChange]) -> list[StoreError | None]:
-        """Write ``changes`` in one transaction (see ``_pgwrites.write_batch``)."""
-        return await self.run("writing changes", pgwrites.write_batch, changes, self.retention)
+    # -- the committer's ChangeWriter ----------------------------------------------------
+
+    async def write_together(
+        self, changes: Sequence[EncodedChange]
+    ) -> list[StoreError | None] | None:
+        """Write ``changes`` in one transaction (see ``_pgwrites.write_together``)."""
+        return await self.run("writing changes", pgwrites.write_together, changes, self.retention)
+
+    async def write_alone(self, change: EncodedChange) -> StoreError | None:
+        """Write one change in its own transaction (see ``_pgwrites.write_alone``)."""
+        return await self.run("writing a change", pgwrites.write_alone, change, self.retention)
 
     @staticmethod
     def write_now(_changes: Sequence[EncodedChange]) -> None:

@@ -123,14 +123,13 @@ def is_constraint(exc: BaseException) -> bool:
     return str(getattr(exc, "sqlstate", "")).startswith("23")
 
 
-async def write_batch(
+async def write_together(
     conn: Connection, changes: Sequence[EncodedChange], retention: Retention
-) -> list[StoreError | None]:
-    """Write many changes in one transaction; return, per change, None or why it failed.
+) -> list[StoreError | None] | None:
+    """Write many changes in one statement, so one transaction; per change None or why not.
 
-    A change that conflicts fails alone: it is left out by the statement itself. If one
-    breaks a constraint, the statement is rolled back and each change is written alone,
-    so that again only that one fails.
+    A change that conflicts fails alone: the statement leaves it out. None when one breaks
+    a constraint: the statement is rolled back, and the committer writes each alone.
 
     Raises:
         asyncpg.PostgresError, OSError: the statement failed; nothing was written.
@@ -140,17 +139,22 @@ async def write_batch(
     except Exception as exc:
         if not is_constraint(exc):
             raise
-    results: list[StoreError | None] = []
-    for change in changes:
-        try:
-            results += await _write_together(conn, (change,), retention)
-        except Exception as exc:
-            if not is_constraint(exc):
-                raise
-            error = StoreError(f"workflow {change.workflow_id!r} could not be written: {exc}")
-            error.__cause__ = exc
-            results.append(error)
-    return results
+    return None
+
+
+async def write_alone(
+    conn: Connection, change: EncodedChange, retention: Retention
+) -> StoreError | None:
+    """Write one change in its own transaction; None, or why it was not written."""
+    try:
+        [result] = await _write_together(conn, (change,), retention)
+    except Exception as exc:
+        if not is_constraint(exc):
+            raise
+        error = StoreError(f"workflow {change.workflow_id!r} could not be written: {exc}")
+        error.__cause__ = exc
+        return error
+    return result
 
 
 async def _write_together(

@@ -17,9 +17,9 @@ from . import _pgedits as pgedits
 from . import _pgreads as pgreads
 from . import _pgschema as pgschema
 from . import _pgwrites as pgwrites
-from ._batch import GroupCommit, StoreStats
 from ._checkpoint import Checkpoint
 from ._codec import header_row, json_text, transition_row
+from ._committer import GroupCommit, StoreStats
 from ._config import StateStoreConfig
 from ._encode import ChangeEncoder
 from ._pgpool import Pool, check_url, shown
@@ -72,7 +72,7 @@ class PostgresWorkflowStore:
         self._retention = retention
         self._pool = Pool(self._url, self._config, retention, read_only=read_only)
         self._writer = GroupCommit(
-            self._pool.write_batch, self._config.max_batch, self._pool.write_now
+            self._pool, self._config.max_batch, in_flight=self._config.pool_size
         )
         self._encoder = ChangeEncoder()
 

@@ -118,11 +118,16 @@ def read_workflow(conn: sqlite3.Connection, workflow_id: str) -> SerializedWorkf
         SerializationError: a stored value is unreadable.
     """
     with snapshot(conn):
-        row = conn.execute(f"{_HEADER} WHERE id = ?", (workflow_id,)).fetchone()
-        if row is None:
-            raise not_found(conn, workflow_id)
-        rows = conn.execute(f"{_WINDOWS} WHERE w.key = ? ORDER BY t.seq", (row[0],))
-        return _workflow(row, [r[1:] for r in rows])
+        return read_workflow_in(conn, workflow_id)
+
+
+def read_workflow_in(conn: sqlite3.Connection, workflow_id: str) -> SerializedWorkflow:
+    """``read_workflow`` inside the caller's transaction."""
+    row = conn.execute(f"{_HEADER} WHERE id = ?", (workflow_id,)).fetchone()
+    if row is None:
+        raise not_found(conn, workflow_id)
+    rows = conn.execute(f"{_WINDOWS} WHERE w.key = ? ORDER BY t.seq", (row[0],))
+    return _workflow(row, [r[1:] for r in rows])
 
 
 def read_all_workflows(conn: sqlite3.Connection) -> LoadedWorkflows:

@@ -68,6 +68,36 @@ MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ),
     ),
     (
+        "durable timers and the inbox of sent events",
+        (
+            """
+            CREATE TABLE timers (
+                workflow   TEXT NOT NULL,              -- the workflow id
+                event      TEXT NOT NULL,              -- Timeout or Retry
+                event_data TEXT,                       -- JSON
+                due_at     TEXT NOT NULL,              -- ISO-8601 UTC: sorts in time order
+                version    INTEGER NOT NULL            -- valid while the workflow is at it
+            )
+            """,
+            "CREATE INDEX timers_due ON timers (due_at)",
+            "CREATE INDEX timers_workflow ON timers (workflow)",
+            """
+            CREATE TABLE inbox (
+                key        INTEGER PRIMARY KEY,        -- order sent
+                workflow   TEXT NOT NULL,              -- the workflow id
+                event      TEXT NOT NULL,
+                event_data TEXT,                       -- JSON
+                sent_at    TEXT NOT NULL,
+                done_at    TEXT,                       -- NULL while pending
+                seq        INTEGER,                    -- the history entry it produced
+                error      TEXT,                       -- the refusal's class name
+                message    TEXT                        -- and its message
+            )
+            """,
+            "CREATE INDEX inbox_pending ON inbox (workflow, key) WHERE done_at IS NULL",
+        ),
+    ),
+    (
         "statecharts: configurations, moves and history memory",
         (
             # NULL in each for a flat definition (its state says it) and for empty values.

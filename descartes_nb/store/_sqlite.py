@@ -7,29 +7,35 @@ import warnings
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Final, Self, TypeVar
 
 from ..core._clock import Clock, SystemClock
+from ..core._events import WorkflowEvent
 from ..core._history import StateHistoryEntry
-from ..core._ports import Serializable, WorkflowChange
+from ..core._jsonvalue import JSONValue
+from ..core._ports import Serializable, Timed, WorkflowChange
 from ..core._serialization import SerializedWorkflow, time_text
 from ..errors import SerializationError, StoreError
 from . import _checkpoint as checkpoint
+from . import _fleetsqlite as fleetsqlite
 from . import _loopwrite as loopwrite
 from . import _reads as reads
 from . import _salvage as salvage
 from . import _wholewrite as wholewrite
 from . import _writes as writes
-from ._batch import GroupCommit, StoreStats
 from ._checkpoint import Checkpoint
-from ._codec import header_row, json_text, transition_row
+from ._codec import check_names, header_row, json_text, transition_row
+from ._committer import GroupCommit, StoreStats
 from ._config import DEFAULT_DATABASE, StateStoreConfig, database_path
 from ._connection import ConnectionThread
 from ._encode import ChangeEncoder
+from ._fleet import Outcome, SentEvent, unpack_event
 from ._reads import HistoryColumns
 from ._schema import initialize_schema
+from ._timerrows import timer_rows
 
 _T = TypeVar("_T")
+_POLL: Final = 0.05  # seconds between looks at the outcome of a sent event, at most
 
 
 class SqliteWorkflowStore:
@@ -96,9 +102,7 @@ class SqliteWorkflowStore:
         # Group commit writes through ChangeWrites, never through methods of the store:
         # those would make a reference cycle (see __del__).
         self._writes = loopwrite.ChangeWrites(self._connection, self._retention)
-        self._writer = GroupCommit(
-            self._writes.write_batch, self._config.max_batch, self._writes.write_now
-        )
+        self._writer = GroupCommit(self._writes, self._config.max_batch)
         self._encoder = ChangeEncoder()
 
     @property
@@ -263,6 +267,7 @@ class SqliteWorkflowStore:
             sw.history,
             self._retention,
             overwrite,
+            timer_rows(sm.pending_timers()) if isinstance(sm, Timed) else None,
         )
         self._encoder.forget(sw.workflow_id)
 
@@ -297,6 +302,45 @@ class SqliteWorkflowStore:
         await self._writer.wait_idle()
         await self._run(f"deleting workflow {workflow_id!r}", writes.delete_workflow, workflow_id)
         self._encoder.forget(workflow_id)
+
+    # -- the fleet -----------------------------------------------------------------------
+
+    async def send_event(
+        self, workflow_id: str, event: WorkflowEvent | str, data: JSONValue = None
+    ) -> SentEvent:
+        """Record ``event`` for workflow ``workflow_id``, for a ``Worker`` to process.
+
+        Events to one workflow are processed in the order sent, each exactly once, under
+        the version check; ``await (await store.send_event(...)).result(timeout)`` gives the
+        history entry, or raises the refusal.
+
+        Raises:
+            SerializationError: the event is not a name or ``WorkflowEvent``, or its data is
+                not JSON.
+        """
+        name, checked = unpack_event(event, data)
+        check_names(str(workflow_id), str(workflow_id), name)
+        text = None if checked is None else json_text(checked)
+        key = await self._run(
+            f"sending {name!r} to workflow {workflow_id!r}",
+            fleetsqlite.send_event,
+            workflow_id,
+            name,
+            text,
+            time_text(self._clock.now()),
+        )
+        return SentEvent(key, workflow_id, name, self._outcome, self._entry, _POLL)
+
+    async def _outcome(self, key: int) -> Outcome | None:
+        return await self._run("reading an outcome", fleetsqlite.read_outcome, key)
+
+    async def _entry(self, workflow_id: str, seq: int) -> StateHistoryEntry | None:
+        found = await self.get_workflow_history(workflow_id, since_seq=seq - 1, limit=1)
+        return found[0] if found and found[0].seq == seq else None
+
+    def worker_claims(self) -> fleetsqlite.SqliteClaims:
+        """A worker's own connection to this store's file (see ``Worker``)."""
+        return fleetsqlite.SqliteClaims(self._path, self._config, self._retention)
 
     # -- reads ---------------------------------------------------------------------------
 

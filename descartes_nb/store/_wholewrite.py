@@ -9,6 +9,7 @@ from typing import Any, Final
 from ..core._history import StateHistoryEntry
 from ._codec import HEADER_COLUMNS, json_text, transition_row, transition_rows
 from ._conflicts import already_stored, why_not_continued
+from ._timerrows import Timers, replace_timers
 from ._writes import INSERT_TRANSITION, Retention, Transaction, retain
 
 _UPSERT_HEADER: Final = (
@@ -31,8 +32,9 @@ def write_workflow(
     history: Sequence[StateHistoryEntry],
     retention: Retention,
     overwrite: bool,
+    timers: Timers | None = None,
 ) -> None:
-    """Write a whole workflow (header and history) in one transaction.
+    """Write a whole workflow (header, history, timers) in one transaction.
 
     A workflow not stored is added. A stored one is written only if this one continues it
     (see ``continuation``): then only its new entries are added, and nothing stored is
@@ -56,6 +58,7 @@ def write_workflow(
         conn.executemany(INSERT_TRANSITION, [(key, *row) for row in rows])
         if rows:
             retain(conn, key, rows[-1], retention)
+        replace_timers(conn, header[0], header[4], timers)
 
 
 def continuation(

@@ -12,6 +12,7 @@ from ..errors import ConcurrentModificationError, StoreError
 from ._codec import HEADER_COLUMNS, TRANSITION_COLUMNS
 from ._conflicts import conflict
 from ._reads import not_found
+from ._timerrows import Timers, write_timers
 
 _INSERT_HEADER: Final = (
     f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -89,27 +90,17 @@ class EncodedChange(NamedTuple):
     version: int  # the version this change creates
     header: tuple[Any, ...]  # HEADER_COLUMNS order
     transition: tuple[Any, ...] | None  # TRANSITION_COLUMNS order
-
-
-def write_batch(
-    conn: sqlite3.Connection, changes: Sequence[EncodedChange], retention: Retention
-) -> list[StoreError | None]:
-    """Write many changes in one transaction; return, per change, None or why it failed.
-
-    A change that conflicts fails alone (it is found before any of it is written). If one
-    breaks a constraint halfway, the transaction is rolled back and each change is written
-    in a transaction of its own, so that again only that one fails.
-    """
-    results = write_together(conn, changes, retention)
-    if results is None:
-        return [_write_alone(conn, change, retention) for change in changes]
-    return results
+    timers: Timers | None = None  # (event, event_data, due_at) rows; None: leave them
 
 
 def write_together(
     conn: sqlite3.Connection, changes: Sequence[EncodedChange], retention: Retention
 ) -> list[StoreError | None] | None:
-    """The one-transaction part of ``write_batch``: None when the batch must be split.
+    """Write many changes in one transaction; per change None or its conflict.
+
+    A change that conflicts fails alone (it is found before any of it is written). None
+    when one breaks a constraint: the transaction is rolled back, and the committer writes
+    each change alone (``write_alone``), so that only that one fails.
 
     Commits at most one transaction, so an error raised (a lock not granted) means that
     nothing was written.
@@ -126,7 +117,7 @@ def write_together(
         with Transaction(conn):
             return [_write_or_conflict(conn, change, retention) for change in changes]
     except sqlite3.IntegrityError:
-        pass  # write_batch writes each alone, naming the change that breaks a constraint
+        pass  # the committer writes each alone, naming the change that breaks a constraint
     return None
 
 
@@ -145,6 +136,7 @@ def _write_updates(
     updated = conn.executemany(_UPDATE_HEADER_ONLY, [c.header for c in changes])
     if updated.rowcount != len(changes):
         return False
+    write_timers(conn, changes)
     moved = [(c.workflow_id, c.transition) for c in changes if c.transition is not None]
     conn.executemany(_INSERT_TRANSITION_BY_ID, [(wid, *row) for wid, row in moved])
     if retention.limit or retention.max_age:
@@ -163,9 +155,10 @@ def _write_or_conflict(
     return None
 
 
-def _write_alone(
+def write_alone(
     conn: sqlite3.Connection, change: EncodedChange, retention: Retention
 ) -> StoreError | None:
+    """Write one change in a transaction of its own; None, or why it was not written."""
     try:
         with Transaction(conn):
             return _write_or_conflict(conn, change, retention)
@@ -189,6 +182,8 @@ def write_change(conn: sqlite3.Connection, change: EncodedChange, retention: Ret
     if not rows:
         raise _conflict(conn, change.workflow_id, change.version - 1)
     key = rows[0][0]
+    if change.timers is not None:
+        write_timers(conn, (change,))
     transition = change.transition
     if transition is not None:
         conn.execute(INSERT_TRANSITION, (key, *transition))
@@ -304,4 +299,5 @@ def delete_workflow(conn: sqlite3.Connection, workflow_id: str) -> None:
             raise not_found(conn, workflow_id)
         for table in ("transitions", "checkpoints"):
             conn.execute(f"DELETE FROM {table} WHERE workflow = ?", row)
+        conn.execute("DELETE FROM timers WHERE workflow = ?", (workflow_id,))
         conn.execute("DELETE FROM workflows WHERE key = ?", row)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -342,15 +343,25 @@ def check_event_panel(page: Page, deadline: Deadline) -> None:
     """Start on the last EventPanel: title, history table and diagram follow."""
     panel = page.locator(".descartes-nb-event-panel").last
     expect(panel.locator(".descartes-nb-title")).to_contain_text("Idle", timeout=deadline.ms())
-    # A new workflow: its history table holds just the header row.
+    # A new workflow: its history says it is empty, and only Start looks clickable.
     history_rows = panel.locator(".descartes-nb-history tr")
-    expect(history_rows).to_have_count(1, timeout=deadline.ms())
+    expect(panel.locator(".descartes-nb-history")).to_contain_text(
+        "No events processed yet.", timeout=deadline.ms()
+    )
+    expect(history_rows).to_have_count(0, timeout=deadline.ms())
     diagram = panel.locator(".descartes-nb-diagram")
     expect(current_states(diagram)).to_have_text(["Idle"], timeout=deadline.ms())
     start = panel.get_by_role("button", name="Start", exact=True)
     expect(start).to_be_enabled(timeout=deadline.ms())
+    expect(start).to_have_class(re.compile(r"\bmod-primary\b"), timeout=deadline.ms())
+    expect(panel.get_by_role("button", name="Pause", exact=True)).to_be_disabled(
+        timeout=deadline.ms()
+    )
     start.click(timeout=deadline.ms())
     expect(panel.locator(".descartes-nb-title")).to_contain_text("Running", timeout=deadline.ms())
+    expect(panel.locator(".descartes-nb-message")).to_contain_text(
+        "Processed Start: Idle → Running.", timeout=deadline.ms()
+    )
     expect(history_rows).to_have_count(2, timeout=deadline.ms())
     expect(current_states(diagram)).to_have_text(["Running"], timeout=deadline.ms())
     page.screenshot(
@@ -363,11 +374,11 @@ def check_history_player(page: Page, deadline: Deadline) -> None:
     player = page.locator(".descartes-nb-history-player").last
     entry = player.locator(".descartes-nb-entry")
     diagram = player.locator(".descartes-nb-diagram")
-    expect(entry).to_contain_text("step 1 of 1", timeout=deadline.ms())
+    expect(entry).to_contain_text("Step 1 of 1", timeout=deadline.ms())
     expect(current_states(diagram)).to_have_text(["Running"], timeout=deadline.ms())
     player.locator(".noUi-handle").first.focus(timeout=deadline.ms())
     page.keyboard.press("ArrowLeft")
-    expect(entry).to_contain_text("step 0 of 1", timeout=deadline.ms())
+    expect(entry).to_contain_text("Step 0 of 1", timeout=deadline.ms())
     expect(current_states(diagram)).to_have_text(["Idle"], timeout=deadline.ms())
     page.screenshot(
         path=ARTIFACTS / "browser-player-step-0.png", full_page=True, timeout=deadline.ms()

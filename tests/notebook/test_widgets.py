@@ -11,8 +11,9 @@ import pytest
 import descartes_nb as dn
 from descartes_nb import WorkflowState as S
 from descartes_nb.notebook import diagram
+from descartes_nb.notebook._player import HistoryPlayer
 from descartes_nb.notebook._tasks import message_text
-from descartes_nb.notebook._widgets import Dashboard, EventPanel, HistoryPlayer
+from descartes_nb.notebook._widgets import Dashboard, EventPanel
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -46,7 +47,7 @@ async def test_event_panel_buttons_follow_allowed_events(make_workflow):
     await settle()
     assert sm.state == S.RUNNING
     assert enabled(panel) == ["Pause", "Complete", "Fail", "Timeout", "Rollback"]
-    assert message_text(panel.message) == "Start: Idle -> Running\n"
+    assert message_text(panel.message) == "Processed Start: Idle → Running.\n"
     assert panel.message.outputs[0]["name"] == "stdout"
     assert "<b>Running</b>" in panel.title.value
     assert panel.history.value.count("<tr>") == 2  # header + one entry
@@ -80,7 +81,7 @@ async def test_event_panel_double_click_processes_once_and_reports_refusal(make_
     await asyncio.gather(first, second, return_exceptions=True)
     await settle()
     assert [e.event for e in sm.history] == ["Start"]
-    assert "refused (InvalidTransitionError)" in message_text(panel.message)
+    assert "Refused: event" in message_text(panel.message)
     assert "'Start' is not allowed in state 'Running'" in message_text(panel.message)
     assert panel.message.outputs[0]["name"] == "stderr"
 
@@ -113,7 +114,7 @@ async def test_event_panel_bad_inputs_are_reported_and_nothing_is_sent(make_work
     panel.custom_name.value = "note"
     panel.custom_data.value = "{not json"
     assert panel.process_custom() is None
-    assert "data is not JSON" in message_text(panel.message)
+    assert "The data is not JSON" in message_text(panel.message)
     panel.custom_name.value = ""
     assert panel.process_custom() is None
     assert "custom event name" in message_text(panel.message)
@@ -129,7 +130,7 @@ async def test_event_panel_shows_handler_failures(make_workflow):
     panel = EventPanel(sm)
     panel.buttons["Start"].click()
     await panel.wait()
-    assert "refused (HandlerError)" in message_text(panel.message)
+    assert "Refused: handler on_enter raised" in message_text(panel.message)
     assert "printer on fire" in message_text(panel.message)
     assert sm.state == S.IDLE
 
@@ -180,10 +181,10 @@ async def test_history_player_steps_match_diagram_of_the_history_prefix(make_wor
         assert "<svg" in player.diagram.value
     player.slider.value = 3
     assert "Rollback" in player.entry.value
-    assert "undid seq 2" in player.entry.value
-    assert "step 3 of 6" in player.entry.value
+    assert "#3 Rollback of #2: Paused → Running" in player.entry.value
+    assert "Step 3 of 6" in player.entry.value
     player.slider.value = 0
-    assert "before the first kept entry" in player.entry.value
+    assert "Step 0 of 6: the start, before any event." in player.entry.value
 
 
 async def test_history_player_follows_new_entries_when_at_the_end(make_workflow):

@@ -1,8 +1,8 @@
-"""Migration 2 (statecharts): databases written before it open, upgrade and read as before.
+"""The statechart migration: databases written before it open, upgrade and read as before.
 
-``tests/fixtures/schema1.db`` was written by descartes_nb at schema version 1 (see
-``tests/fixtures/make_schema1_db.py``); on PostgreSQL a version 1 database is made here with
-migration 1's own statements.
+``tests/fixtures/schema1.db`` and ``schema2.db`` were written by descartes_nb at schema
+versions 1 and 2 (see ``tests/fixtures/make_schema1_db.py``); on PostgreSQL a version 1
+database is made here with migration 1's own statements.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ CHART = dn.load_definitions(FIXTURES / "valid_statechart.toml")["chart"]
 SCHEMA1 = {"build-1": ("Failed", 7, 6), "done-3": ("Completed", 2, 2), "idle-2": ("Idle", 0, 0)}
 
 
-@pytest.fixture
-def old_file(tmp_path: Path) -> Path:
-    path = tmp_path / "schema1.db"
-    shutil.copyfile(FIXTURES / "schema1.db", path)
+@pytest.fixture(params=[1, 2], ids=["schema1", "schema2"])
+def old_file(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    path = tmp_path / "old.db"
+    shutil.copyfile(FIXTURES / f"schema{request.param}.db", path)
     return path
 
 
@@ -40,9 +40,11 @@ def summary(report: dn.RecoveryReport) -> dict[str, tuple[str, int, int]]:
 
 
 async def test_a_schema_1_file_opens_read_only_with_a_clear_error(old_file):
-    with pytest.raises(dn.SchemaVersionError, match="schema version 1, older than"):
+    [(version,)] = query(old_file, "PRAGMA user_version")
+    assert version < _schema.SCHEMA_VERSION
+    with pytest.raises(dn.SchemaVersionError, match=f"schema version {version}, older than"):
         await dn.SqliteWorkflowStore(old_file, read_only=True).open()
-    assert query(old_file, "PRAGMA user_version") == [(1,)]
+    assert query(old_file, "PRAGMA user_version") == [(version,)]
 
 
 async def test_a_schema_1_file_upgrades_and_reads_as_before(old_file, clock):

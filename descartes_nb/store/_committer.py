@@ -1,19 +1,50 @@
-"""Group commit: the pending changes of many workflows go to the database in one transaction."""
+"""The committer: one write policy for both stores, whatever the database.
+
+Machines' changes are queued and committed together (group commit): everything queued goes
+in one transaction, a change based on a stale version fails alone (the database leaves it
+out), and if one breaks a constraint the batch is written again a change per transaction,
+so that again only that one fails. Each caller returns once its own change is committed.
+A store says how to write through a ``ChangeWriter``: SQLite and PostgreSQL differ only there.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import StateMachineError, StoreError
 from ._writes import EncodedChange
 
 Results = list[StoreError | None]
-WriteBatch = Callable[[Sequence[EncodedChange]], Awaitable[Results]]
-# Writes at once, on the caller's thread; None when it cannot (nothing was written).
-WriteNow = Callable[[Sequence[EncodedChange]], Results | None]
+
+
+class ChangeWriter(Protocol):
+    """How one database writes changes; it holds nothing that refers back to its store."""
+
+    def write_now(self, changes: Sequence[EncodedChange]) -> Results | None:
+        """Write in one transaction on the caller's thread; None when it cannot (nothing written).
+
+        Raises:
+            StoreError: the transaction failed; nothing of it was written.
+        """
+        ...
+
+    async def write_together(self, changes: Sequence[EncodedChange]) -> Results | None:
+        """Write in one transaction; per change None or its conflict.
+
+        None when a change breaks a constraint (nothing was written).
+
+        Raises:
+            StoreError: the transaction failed; nothing of it was written.
+        """
+        ...
+
+    async def write_alone(self, change: EncodedChange) -> StoreError | None:
+        """Write one change in a transaction of its own; None, or why it was not written."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +74,9 @@ class GroupCommit:
     turn of the event loop, or the last transaction held several changes), they queue,
     and one writer task commits the queue in one transaction: with ``write_now`` when it
     can, else with ``write`` (on the connection's thread). While that is in flight, new
-    changes queue for the next one. Each ``submit`` returns when its own change is
+    changes queue for the next one; with ``in_flight`` > 1 (PostgreSQL, one transaction per
+    pooled connection), up to that many writer tasks commit queued changes at once, so the
+    server flushes their commits together. Each ``submit`` returns when its own change is
     committed, or raises why it was not.
 
     A caller cancelled while its change waits in the queue withdraws it: the writer task
@@ -54,21 +87,21 @@ class GroupCommit:
 
     __slots__ = (
         "_counts",
+        "_in_flight",
         "_lone",
         "_max_batch",
         "_pending",
-        "_task",
+        "_tasks",
         "_turn_writer",
-        "_write",
-        "_write_now",
+        "_writer",
     )
 
-    def __init__(self, write: WriteBatch, max_batch: int, write_now: WriteNow) -> None:
-        self._write = write
-        self._write_now = write_now
+    def __init__(self, writer: ChangeWriter, max_batch: int, in_flight: int = 1) -> None:
+        self._writer = writer
+        self._in_flight = in_flight  # transactions under way at once (one per connection)
         self._max_batch = max_batch
         self._pending: list[_Waiter] = []
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._counts = [0, 0, 0, 0]  # StoreStats fields, counted in place (cheaper)
         self._lone = True  # the last transaction held one change
         # The task that wrote at once in this turn of the loop; None from the next turn on.
@@ -93,8 +126,8 @@ class GroupCommit:
             ConcurrentModificationError: the stored version was not the expected one.
             StoreError: the transaction failed; nothing of it was written.
         """
-        if self._task is None and self._lone and self._may_write_now():
-            results = self._write_now((change,))  # no await: it cannot be cancelled
+        if not self._tasks and self._lone and self._may_write_now():
+            results = self._writer.write_now((change,))  # no await: it cannot be cancelled
             if results is not None:
                 self._count(results, on_loop=True)
                 if results[0] is not None:
@@ -102,8 +135,9 @@ class GroupCommit:
                 return
         waiter = _Waiter(change, asyncio.get_running_loop().create_future())
         self._pending.append(waiter)
-        if self._task is None:
-            self._task = asyncio.create_task(self._drain(), name="descartes_nb group commit")
+        if len(self._tasks) < self._in_flight:
+            task = asyncio.create_task(self._drain(), name="descartes_nb group commit")
+            self._tasks.add(task)
         try:
             await waiter.wakeup
         except asyncio.CancelledError:
@@ -133,8 +167,8 @@ class GroupCommit:
 
     async def wait_idle(self) -> None:
         """Return when everything submitted so far has been written (or has failed)."""
-        while self._task is not None:
-            await asyncio.shield(self._task)
+        while self._tasks:
+            await asyncio.shield(next(iter(self._tasks)))
 
     async def _drain(self) -> None:
         try:
@@ -148,7 +182,7 @@ class GroupCommit:
                 _fail(waiter, exc, written=False)
             raise
         finally:
-            self._task = None
+            self._tasks.discard(asyncio.current_task())
 
     def _take(self) -> list[_Waiter]:
         """Take the next transaction's changes off the queue.
@@ -166,10 +200,12 @@ class GroupCommit:
     async def _commit(self, batch: list[_Waiter]) -> None:
         changes = [waiter.change for waiter in batch]
         try:
-            results = self._write_now(changes)
+            results = self._writer.write_now(changes)
             on_loop = results is not None
             if results is None:
-                results = await self._write(changes)
+                results = await self._writer.write_together(changes)
+            if results is None:  # a change breaks a constraint: each alone, so it fails alone
+                results = [await self._writer.write_alone(change) for change in changes]
         except BaseException as exc:
             for waiter in batch:
                 _fail(waiter, exc, written=isinstance(exc, asyncio.CancelledError))

@@ -1,0 +1,151 @@
+"""The fleet in one process: durable timers, send_event and its outcome, the Worker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import descartes_nb as dn
+
+from .conftest import Backend
+
+DEFINITIONS = dn.load_definitions(Path(__file__).with_name("fleet.toml"))
+Store = dn.SqliteWorkflowStore
+
+
+@pytest.fixture(params=["sqlite-loop", "sqlite-thread"])
+def fleet_backend(request: pytest.FixtureRequest, db_path: Path) -> Backend:
+    if request.param == "postgres":
+        return Backend("postgres", request.getfixturevalue("pg_db_url"))
+    return Backend(request.param, str(db_path), loop_commits=request.param == "sqlite-loop")
+
+
+@pytest.fixture
+async def store(fleet_backend: Backend) -> AsyncIterator[Store]:
+    async with fleet_backend.open() as opened:
+        assert isinstance(opened, dn.SqliteWorkflowStore)
+        yield opened
+
+
+def _past_clock() -> dn.ManualClock:
+    """A clock an hour behind: timers it arms are already due for a worker."""
+    return dn.ManualClock(start=datetime.now(UTC) - timedelta(hours=1))
+
+
+async def _timed(store: Store, wid: str = "t1") -> dn.WorkflowStateMachine:
+    sm = dn.WorkflowStateMachine(wid, DEFINITIONS["timed"], clock=_past_clock())
+    await sm.attach_store(store)
+    await sm.process_event("start")
+    return sm
+
+
+async def test_send_event_worker_processes_and_result_is_the_entry(store: Store) -> None:
+    await dn.WorkflowStateMachine("c1", DEFINITIONS["counter"]).attach_store(store)
+    first = await store.send_event("c1", "tick", {"n": 1})
+    second = await store.send_event("c1", dn.WorkflowEvent.custom("tick", {"n": 2}))
+    worker = dn.Worker(store, DEFINITIONS)
+    assert await worker.run_once() == 2
+    one, two = await first.result(), await second.result()
+    assert (one and one.seq, one and one.event_data) == (1, {"n": 1})
+    assert (two and two.seq, two and two.event_data) == (2, {"n": 2})
+    assert worker.stats == dn.WorkerStats(events=2)
+    assert (await store.load_workflow("c1")).version == 2
+
+
+@pytest.mark.parametrize(
+    ("wid", "event", "error"),
+    [
+        pytest.param("c1", "nope", dn.UnknownEventError, id="unknown-event"),
+        pytest.param("c1", "Retry", dn.InvalidTransitionError, id="not-allowed"),
+        pytest.param("ghost", "tick", dn.WorkflowNotFoundError, id="no-workflow"),
+    ],
+)
+async def test_send_event_refusal_is_raised_by_result(
+    store: Store, wid: str, event: str, error: type[Exception]
+) -> None:
+    await dn.WorkflowStateMachine("c1", DEFINITIONS["counter"]).attach_store(store)
+    sent = await store.send_event(wid, event)
+    worker = dn.Worker(store, DEFINITIONS)
+    assert await worker.run_once() == 1
+    with pytest.raises(error, match=repr(wid) if wid == "ghost" else repr(event)):
+        await sent.result()
+    assert worker.stats.refused == 1
+    assert (await store.load_workflow("c1")).version == 0
+
+
+async def test_send_event_bad_event_raises_and_records_nothing(store: Store) -> None:
+    with pytest.raises(dn.SerializationError, match="got 42"):
+        await store.send_event("c1", 42)  # type: ignore[arg-type]
+    with pytest.raises(dn.SerializationError, match="data of event 'tick'"):
+        await store.send_event("c1", "tick", {"n": object()})  # type: ignore[dict-item]
+    assert await dn.Worker(store, DEFINITIONS).run_once() == 0
+
+
+async def test_result_waits_for_a_worker(store: Store) -> None:
+    await dn.WorkflowStateMachine("c1", DEFINITIONS["counter"]).attach_store(store)
+    sent = await store.send_event("c1", "tick")
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await sent.result()
+
+
+async def test_durable_timer_is_written_with_its_change_and_fired_by_a_worker(
+    store: Store,
+) -> None:
+    sm = await _timed(store)
+    due = sm.clock.now() + timedelta(milliseconds=150)
+    timers = sm.pending_timers()
+    assert timers is not None
+    assert [(t.event, t.due_at) for t in timers] == [("Timeout", due)]
+    worker = dn.Worker(store, DEFINITIONS)
+    assert await worker.run_once() == 1  # the Timeout; the Retry it arms is not due yet
+    history = await store.get_workflow_history("t1")
+    assert [(e.event, e.to_state) for e in history] == [
+        ("start", "Working"),
+        ("Timeout", "Failed"),
+    ]
+    assert worker.stats == dn.WorkerStats(timers=1)
+    assert await worker.run_once() == 0  # fired once: nothing is due any more
+
+
+async def test_durable_timer_of_an_older_version_is_void(store: Store) -> None:
+    sm = await _timed(store)
+    await store.create_checkpoint("t1", "working")
+    await store.restore_checkpoint("t1", "working")  # a new version, its timers not rearmed
+    worker = dn.Worker(store, DEFINITIONS)
+    assert await worker.run_once() == 0
+    assert [e.event for e in await store.get_workflow_history("t1")] == ["start", "Restore"]
+    del sm
+
+
+async def test_durable_timers_follow_each_change(store: Store) -> None:
+    sm = await _timed(store)
+    await sm.process_event("finish")  # Done: no timer left
+    assert sm.pending_timers() == ()
+    assert await dn.Worker(store, DEFINITIONS).run_once() == 0
+    assert (await store.load_workflow("t1")).state == "Done"
+
+
+async def test_machine_timer_beaten_by_a_worker_is_void(store: Store) -> None:
+    clock = dn.ManualClock(start=datetime.now(UTC) - timedelta(hours=1))
+    sm = dn.WorkflowStateMachine("t1", DEFINITIONS["timed"], clock=clock)
+    await sm.attach_store(store)
+    await sm.process_event("start")
+    assert await dn.Worker(store, DEFINITIONS).run_once() == 1
+    await clock.advance(timedelta(milliseconds=150))  # the machine's own Timeout: stale
+    assert sm.state == "Working"
+    assert [e.event for e in await store.get_workflow_history("t1")] == ["start", "Timeout"]
+
+
+def test_worker_rejects_bad_arguments(tmp_path: Path) -> None:
+    store = dn.SqliteWorkflowStore(tmp_path / "w.db")
+    with pytest.raises(ValueError, match=r"handlers for unknown definitions \['nope'\]"):
+        dn.Worker(store, DEFINITIONS, handlers={"nope": object()})
+    with pytest.raises(TypeError, match=r"got 'w\.db'"):
+        dn.Worker("w.db", DEFINITIONS)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="got 0"):
+        dn.Worker(store, DEFINITIONS, poll_interval=0)
