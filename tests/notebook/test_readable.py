@@ -61,7 +61,7 @@ async def test_readable_html_escapes_and_keeps_pandas_truncation(clock):
     big = pd.concat([frame] * 500, ignore_index=True)
     page = readable_html(big)
     assert page.count("<tr>") == pd.get_option("display.min_rows") + 1  # the "..." row
-    assert "1000 rows × 12 columns" in page
+    assert f"1000 rows × {len(big.columns)} columns" in page
 
 
 async def test_time_in_state_shows_as_durations(clock):

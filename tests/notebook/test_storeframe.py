@@ -270,8 +270,10 @@ async def test_load_history_frame_reads_stored_statechart_moves(tmp_path, clock)
     expected = dnb.history_frame([sm, flat])
     pd.testing.assert_frame_equal(frame, expected)
     rows = frame.set_index(["workflow_id", "seq"])
-    assert rows.loc[("chart-1", 2), "exited"][-1] == "Work"  # innermost first
-    assert set(rows.loc[("chart-1", 2), "exited"]) == {"L1", "Left", "R1", "Right", "Work"}
+    exited = rows.loc[("chart-1", 2), "exited"]
+    assert isinstance(exited, tuple)
+    assert exited[-1] == "Work"  # innermost first
+    assert set(exited) == {"L1", "Left", "R1", "Right", "Work"}
     assert rows.loc[("chart-1", 3), "configuration"] == ("Work", "Left", "L1", "Right", "R1")
     assert rows.loc[("flat-2", 1), "configuration"] == ("Running",)
     # Without its definition a statechart's rows keep what is stored (states by name);

@@ -88,3 +88,14 @@ async def test_history_player_step_zero_of_a_statechart_with_evicted_entries(
     first = HistoryPlayer(before_compiled).snapshot(0)
     assert set(first.configuration) == {"Checks", "Build", "Compiling", "Test", "Testing"}
     assert first.state == "Checks"
+
+
+async def test_history_player_says_what_a_step_inside_a_parallel_state_did(
+    make_workflow, release_definition
+):
+    sm = make_workflow(release_definition)
+    await sm.process_event("compiled")
+    await sm.process_event(dn.WorkflowEvent.custom("note"))  # moves nothing
+    player = HistoryPlayer(sm)
+    assert player.sentence(1).startswith("Step 1 of 2: #1 compiled: in Checks, Compiling → Built")
+    assert "#2 note: stayed in Checks" in player.sentence(2)

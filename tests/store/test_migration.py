@@ -41,6 +41,7 @@ def summary(report: dn.RecoveryReport) -> dict[str, tuple[str, int, int]]:
 
 async def test_a_schema_1_file_opens_read_only_with_a_clear_error(old_file):
     [(version,)] = query(old_file, "PRAGMA user_version")
+    assert isinstance(version, int)
     assert version < _schema.SCHEMA_VERSION
     with pytest.raises(dn.SchemaVersionError, match=f"schema version {version}, older than"):
         await dn.SqliteWorkflowStore(old_file, read_only=True).open()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import descartes_nb as dn
@@ -96,3 +98,20 @@ async def test_an_unreachable_server_raises_store_error_saying_so():
         await store.open()
     assert isinstance(info.value.__cause__, OSError)
     assert not store.is_open
+
+
+async def test_a_change_cancelled_while_queued_is_withdrawn_and_nothing_is_written(backend, clock):
+    async with backend.open(clock=clock) as store:
+        sm = dn.WorkflowStateMachine("w", store=store, clock=clock)
+        await sm.process_event("Start")
+        before = (sm.state, sm.version, list(sm.history))
+        change = asyncio.create_task(sm.process_event("Pause"))
+        await asyncio.sleep(0)  # the change is queued; the writer task has not taken it yet
+        change.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await change
+        assert (sm.state, sm.version, list(sm.history)) == before
+        assert await store.load_workflow("w") == sm.serialize()
+        assert store.stats.changes == 1
+        await sm.process_event("Pause")  # the machine goes on working
+        assert (await store.load_workflow("w")).state == dn.WorkflowState.PAUSED
