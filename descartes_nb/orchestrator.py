@@ -16,8 +16,13 @@ from .core._history import StateHistoryEntry
 from .core._jsonvalue import JSONValue
 from .core._lifecycle import LIFECYCLE
 from .core._machine import DEFAULT_MAX_HISTORY, WorkflowMetadata, WorkflowStateMachine
-from .core._ports import WorkflowStore
-from .errors import DuplicateWorkflowError, StateMachineError, WorkflowNotFoundError
+from .core._ports import EventInbox, WorkflowStore
+from .errors import (
+    DuplicateWorkflowError,
+    StateMachineError,
+    StoreError,
+    WorkflowNotFoundError,
+)
 
 _SHOWN_WORKFLOWS: Final = 20
 _DIGITS: Final = re.compile(r"(\d+)")
@@ -246,10 +251,26 @@ class WorkflowOrchestrator:
     ) -> StateHistoryEntry:
         """Route an event to one workflow; see ``WorkflowStateMachine.process_event``.
 
+        A workflow this orchestrator does not hold is sent the event through its store
+        (``store.send_event``), if the store takes events: a ``Worker`` processes it, and
+        this returns its entry or raises its refusal once it has (bound the wait with
+        ``asyncio.timeout``; the event stays sent).
+
         Raises:
-            WorkflowNotFoundError: no such workflow.
+            WorkflowNotFoundError: no such workflow (here, or stored when sent).
+            StoreError: the entry was processed by a worker but is no longer kept.
         """
-        return await self.get_workflow(workflow_id).process_event(event, data)
+        sm = self._workflows.get(workflow_id)
+        if sm is not None or not isinstance(self._store, EventInbox):
+            return await self.get_workflow(workflow_id).process_event(event, data)
+        sent = await self._store.send_event(workflow_id, event, data)
+        entry = await sent.result()
+        if entry is None:
+            raise StoreError(
+                f"event {event!r} to workflow {workflow_id!r} was processed by a worker, but "
+                "its history entry is no longer kept (StateStoreConfig.history_limit)"
+            )
+        return entry
 
     async def broadcast(
         self, event: WorkflowEvent | str, data: JSONValue = None

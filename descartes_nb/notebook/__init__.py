@@ -18,6 +18,7 @@ from ._charts import occupancy, occupancy_frame, time_in_state_chart
 from ._diagram import diagram, graph_model
 from ._display import install as _install
 from ._display import use_renderer_for_graphviz
+from ._fleetboard import FleetDashboard
 from ._frames import HISTORY_COLUMNS, history_frame, workflows_frame
 from ._palette import state_colors
 from ._player import HistoryPlayer
@@ -35,6 +36,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "Dashboard",
     "EventPanel",
+    "FleetDashboard",
     "HistoryChart",
     "HistoryPlayer",
     "Renderer",

@@ -9,6 +9,8 @@ processed exactly once, and workers on one file take turns without a coordinator
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from datetime import datetime
 from typing import Final
@@ -196,3 +198,9 @@ class SqliteClaims:
     async def release(self) -> None:
         """Roll the claim back: the item stays pending."""
         await self._connection.run("releasing a claim", release)
+
+    @staticmethod
+    async def idle(seconds: float, stop: asyncio.Event) -> None:
+        """Wait ``seconds``, or until ``stop`` is set."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)

@@ -44,9 +44,9 @@ def open_loop_connection(
     conn = sqlite3.connect(path, isolation_level=None, timeout=0, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA synchronous = {config.synchronous}")
-        # No foreign key checks (a lookup per row): this connection only writes changes,
-        # whose transitions point at the workflow row the same transaction just updated.
-        conn.execute("PRAGMA foreign_keys = OFF")
+        # The same constraints as the connection's thread: whichever path writes a change,
+        # its transition must point at a stored workflow.
+        conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA wal_autocheckpoint = {_SAFETY_PAGES}")
     except BaseException:
         conn.close()

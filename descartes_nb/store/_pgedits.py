@@ -17,7 +17,7 @@ from ._checkpoint import Checkpoint, checkpoint_from_row
 from ._codec import duration_us, json_text, restore_columns
 from ._pgreads import not_found, workflow_key
 from ._pgschema import Connection
-from ._pgwrites import INSERT_TRANSITION, retain
+from ._pgwrites import INSERT_TRANSITION, notify_entries, retain
 from ._writes import Retention
 
 _COLUMNS: Final = "c.key, w.id, c.label, c.created_at, c.version, c.seq, c.state"
@@ -95,6 +95,7 @@ async def _append(
     )
     await conn.execute(INSERT_TRANSITION, key, *transition)
     await retain(conn, [(key, seq, stamp)], retention)
+    await notify_entries(conn, key, [transition], version + 1)
 
 
 async def delete_workflow(conn: Connection, workflow_id: str) -> None:

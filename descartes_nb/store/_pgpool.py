@@ -54,6 +54,15 @@ def _milliseconds(value: timedelta | None) -> str:
     return "0" if value is None else str(int(value.total_seconds() * 1000))
 
 
+def server_settings(config: StateStoreConfig, *, read_only: bool) -> dict[str, str]:
+    """The session settings of every connection a store makes."""
+    return {
+        "lock_timeout": _milliseconds(config.busy_timeout),
+        "statement_timeout": _milliseconds(config.statement_timeout),
+        "default_transaction_read_only": "on" if read_only else "off",
+    }
+
+
 class Pool:
     """An asyncpg pool that translates every failure, and reconnects after a lost connection.
 
@@ -101,11 +110,7 @@ class Pool:
                 "PostgresWorkflowStore needs asyncpg: pip install 'descartes-nb[postgres]'"
             ) from exc
         self._failures = importlib.import_module("descartes_nb.store._pgfailures")
-        settings = {
-            "lock_timeout": _milliseconds(self._config.busy_timeout),
-            "statement_timeout": _milliseconds(self._config.statement_timeout),
-            "default_transaction_read_only": "on" if self._read_only else "off",
-        }
+        settings = server_settings(self._config, read_only=self._read_only)
         create = self._asyncpg.create_pool
         pool = await self._translated(
             "connecting",

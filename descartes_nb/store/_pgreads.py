@@ -77,10 +77,15 @@ async def read_workflow(conn: Connection, workflow_id: str) -> SerializedWorkflo
         SerializationError: a stored value is unreadable.
     """
     async with snapshot(conn):
-        row = await conn.fetchrow(f"{_HEADER} WHERE id = $1", workflow_id)
-        if row is None:
-            raise await not_found(conn, workflow_id)
-        rows = await conn.fetch(f"{_WINDOWS} WHERE w.key = $1 ORDER BY t.seq", row[0])
+        return await read_workflow_in(conn, workflow_id)
+
+
+async def read_workflow_in(conn: Connection, workflow_id: str) -> SerializedWorkflow:
+    """``read_workflow`` inside the caller's transaction."""
+    row = await conn.fetchrow(f"{_HEADER} WHERE id = $1", workflow_id)
+    if row is None:
+        raise await not_found(conn, workflow_id)
+    rows = await conn.fetch(f"{_WINDOWS} WHERE w.key = $1 ORDER BY t.seq", row[0])
     found = workflow_or_error(tuple(row), [tuple(r)[1:] for r in rows])
     if isinstance(found, Exception):
         raise found

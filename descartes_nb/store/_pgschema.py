@@ -71,6 +71,38 @@ MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
         ),
     ),
     (
+        "durable timers and the inbox of sent events",
+        (
+            """
+            CREATE TABLE timers (
+                key        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                workflow   bigint NOT NULL REFERENCES workflows (key) ON DELETE CASCADE,
+                event      text NOT NULL,               -- Timeout or Retry
+                event_data json,
+                due_at     timestamptz NOT NULL,
+                version    bigint NOT NULL              -- valid while the workflow is at it
+            )
+            """,
+            "CREATE INDEX timers_due ON timers (due_at)",
+            "CREATE INDEX timers_workflow ON timers (workflow)",
+            """
+            CREATE TABLE inbox (
+                key        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- order sent
+                workflow   text NOT NULL,               -- the workflow id (may not exist)
+                event      text NOT NULL,
+                event_data json,
+                sent_at    timestamptz NOT NULL,
+                done_at    timestamptz,                 -- NULL while pending
+                seq        bigint,                      -- the history entry it produced
+                error      text,                        -- the refusal's class name
+                message    text                         -- and its message
+            )
+            """,
+            "CREATE INDEX inbox_pending ON inbox (key) WHERE done_at IS NULL",
+            "CREATE INDEX inbox_workflow ON inbox (workflow, key) WHERE done_at IS NULL",
+        ),
+    ),
+    (
         "statecharts: configurations, moves and history memory",
         (
             # NULL in each for a flat definition (its state says it) and for empty values.
@@ -181,7 +213,7 @@ async def _check_free(conn: Connection, where: str) -> None:
     taken = await conn.fetch(
         "SELECT c.relname FROM pg_class AS c WHERE c.relname = ANY($1::text[]) "
         "AND c.relnamespace = current_schema()::regnamespace ORDER BY c.relname",
-        ["checkpoints", "history", "transitions", "workflows"],
+        ["checkpoints", "history", "inbox", "timers", "transitions", "workflows"],
     )
     if taken:
         names = [row[0] for row in taken]

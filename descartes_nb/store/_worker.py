@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ class Claims(Protocol):
         self, claimed: Claimed, change: WorkflowChange | None, outcome: Outcome, now: datetime
     ) -> None: ...
     async def release(self) -> None: ...
+    async def idle(self, seconds: float, stop: asyncio.Event) -> None: ...
 
 
 class FleetStore(Protocol):
@@ -159,8 +159,7 @@ class Worker:
         try:
             while not self._stop.is_set():
                 if await self._serve(claims) == 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stop.wait(), self._poll)
+                    await claims.idle(self._poll, self._stop)
         finally:
             await claims.close()
 
