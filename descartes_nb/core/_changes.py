@@ -315,6 +315,12 @@ class MachineChanges:
         previous_context: Mapping[str, JSONValue] | None = None,
         timers: tuple[DurableTimer, ...] | None = None,
     ) -> WorkflowChange:
+        if entry is not None:
+            configuration, memory = entry.configuration, entry.memory
+        elif self._interpreter.chart.has_chart_features:
+            configuration, memory = self._configuration, self._memory
+        else:
+            configuration, memory = frozenset(), ()
         # Positional, in field order: cheaper than keywords, once per durable change.
         return WorkflowChange(
             self.workflow_id,
@@ -331,6 +337,8 @@ class MachineChanges:
             entry,
             previous_context,
             timers,
+            configuration,
+            memory,
         )
 
     def _guard_check(self, t: TransitionDef, data: object) -> bool:

@@ -50,6 +50,10 @@ class WorkflowChange(NamedTuple):
     previous_context: Mapping[str, JSONValue] | None  # context of the entry before ``entry``
     # The timers pending once this change is applied (None: the definition has none).
     timers: tuple[DurableTimer, ...] | None = None
+    # A statechart's active states and history memory after the change (a flat
+    # definition's: empty, its state says it), as ``SerializedWorkflow`` holds them.
+    configuration: frozenset[str] = frozenset()
+    memory: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class Serializable(Protocol):

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..core._definition import WorkflowDefinition
 from ..core._events import ROLLBACK
+from ._chartcheck import statechart_problems
 from ._definitions import Definitions, checked_definitions, definition_named, the_definition
 from ._digraph import Diagram
 from ._draw import Direction, draw
@@ -226,8 +227,9 @@ def _mean_time_per_visit(frame: pd.DataFrame) -> dict[str, pd.Timedelta]:
 def conformance(frame: pd.DataFrame, definition: Definitions) -> pd.DataFrame:
     """The recorded history entries ``definition`` does not allow, one row each, with why.
 
-    Checks each move against the transitions (as the engine would take them), that each
-    entry starts where the previous one of its workflow ended, and that a ``Rollback``
+    Checks each move against the transitions (as the engine would take them; for a
+    statechart, that its configurations are legal and an active state takes its event), that
+    each entry starts where the previous one of its workflow ended, and that a ``Rollback``
     returns to where the entry it undid started.
 
     Example:
@@ -253,6 +255,10 @@ def conformance(frame: pd.DataFrame, definition: Definitions) -> pd.DataFrame:
     _checked(frame)
     reasons: dict[Hashable, list[str]] = {}
     for defn, part in _parts_by_definition(frame, definition):
+        if defn.is_statechart and all(name in part.columns for name in MOVE_COLUMNS):
+            for row, why in statechart_problems(defn, part):
+                reasons.setdefault(row, []).append(why)
+            continue
         for move, rows in _move_groups(part):
             if classify(defn, move)[0] == "undefined":
                 why = _why_not(defn, move)

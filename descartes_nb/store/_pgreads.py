@@ -36,7 +36,8 @@ _BY_ID: Final = 'ORDER BY id COLLATE "C"'
 _HEADERS: Final = f"SELECT id, definition FROM workflows AS w WHERE {_CHOSEN} {_BY_ID}"
 _COLUMNS: Final = (
     "SELECT w.id, t.seq, t.timestamp, t.from_state, t.to_state, t.event, t.event_data, "
-    "t.duration_us, t.context FROM workflows AS w JOIN transitions AS t ON t.workflow = w.key "
+    "t.duration_us, t.context, t.exited, t.entered, t.configuration "
+    "FROM workflows AS w JOIN transitions AS t ON t.workflow = w.key "
     f"WHERE ({_CHOSEN}) AND ($2::timestamptz IS NULL OR t.timestamp >= $2::timestamptz) "
     'ORDER BY w.id COLLATE "C", t.seq'
 )
@@ -148,7 +149,7 @@ async def read_history_columns(
             if workflow_id not in definitions:
                 raise await not_found(conn, workflow_id)
         rows = await conn.fetch(_COLUMNS, chosen, since)
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 9
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 12
     return HistoryColumns(definitions, *columns)
 
 

@@ -102,6 +102,29 @@ MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             "CREATE INDEX inbox_workflow ON inbox (workflow, key) WHERE done_at IS NULL",
         ),
     ),
+    (
+        "statecharts: configurations, moves and history memory",
+        (
+            # NULL in each for a flat definition (its state says it) and for empty values.
+            # configuration: JSON array of every active state, sorted; memory: JSON object
+            # {history state: [remembered states]}; exited, entered: JSON arrays, in order.
+            # json as for contexts: the text as the codec wrote it, no parse on write (and
+            # text[] cannot travel through the unnest of a batch: arrays of arrays flatten).
+            "ALTER TABLE workflows ADD COLUMN configuration json, ADD COLUMN memory json",
+            """
+            ALTER TABLE transitions ADD COLUMN exited json, ADD COLUMN entered json,
+                ADD COLUMN configuration json, ADD COLUMN memory json
+            """,
+            "ALTER TABLE checkpoints ADD COLUMN configuration json, ADD COLUMN memory json",
+            """
+            CREATE OR REPLACE VIEW history AS
+            SELECT w.id AS workflow_id, t.seq, t.from_state, t.to_state, t.event,
+                   t.event_data, t.timestamp, t.duration_us, t.context,
+                   t.exited, t.entered, t.configuration
+            FROM transitions AS t JOIN workflows AS w ON w.key = t.workflow
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -24,24 +24,25 @@ logger = logging.getLogger(__name__)
 
 _HEADER_VALUES: Final = (
     "$1, $2, $3, $4::text::json, $5, $6, $7, $8, "
-    "$9::text::timestamptz, $10::text::timestamptz, $11::text::timestamptz"
+    "$9::text::timestamptz, $10::text::timestamptz, $11::text::timestamptz, "
+    "$12::text::json, $13::text::json"
 )
 _TRANSITION_VALUES: Final = (
     "$1, $2, $3, $4, $5, $6::text::json, $7::text::timestamptz, $8, $9::text::json, "
-    "$10::text::json"
+    "$10::text::json, $11::text::json, $12::text::json, $13::text::json, $14::text::json"
 )
 INSERT_TRANSITION: Final = (
     f"INSERT INTO transitions (workflow, {TRANSITION_COLUMNS}) VALUES ({_TRANSITION_VALUES})"
 )
-# The durable timers a batch writes: those of each change that carries timers ($22 lists
+# The durable timers a batch writes: those of each change that carries timers ($28 lists
 # them by place in the batch) replace its workflow's, at its version. The statement sees
 # the table as it was before it, so the old rows go and the new ones stay.
 TIMERS_CTE: Final = """dropped AS (
-    DELETE FROM timers AS x USING done WHERE x.workflow = done.key AND done.n = ANY($22::bigint[])
+    DELETE FROM timers AS x USING done WHERE x.workflow = done.key AND done.n = ANY($28::bigint[])
 ), armed AS (
     INSERT INTO timers (workflow, event, event_data, due_at, version)
     SELECT done.key, a.event, a.event_data::json, a.due_at::timestamptz, c.version
-    FROM unnest($23::bigint[], $24::text[], $25::text[], $26::text[])
+    FROM unnest($29::bigint[], $30::text[], $31::text[], $32::text[])
         AS a (n, event, event_data, due_at)
     JOIN done ON done.n = a.n JOIN c ON c.n = a.n
 )"""
@@ -61,13 +62,14 @@ _BATCH: Final = f"""
 WITH c AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
                          $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[],
-                         $11::text[])
+                         $11::text[], $12::text[], $13::text[])
     WITH ORDINALITY AS c ({HEADER_COLUMNS}, n)
 ), updated AS (
     UPDATE workflows AS w SET state = c.state, context = c.context::json,
         version = c.version, transition_count = c.transition_count,
         retry_attempts = c.retry_attempts, max_history = c.max_history,
-        updated_at = c.updated_at::timestamptz, state_entered_at = c.state_entered_at::timestamptz
+        updated_at = c.updated_at::timestamptz, state_entered_at = c.state_entered_at::timestamptz,
+        configuration = c.configuration::json, memory = c.memory::json
     FROM c WHERE w.id = c.id AND w.version = c.version - 1
     RETURNING w.key, c.n
 ), first AS (
@@ -76,7 +78,7 @@ WITH c AS (
     INSERT INTO workflows ({HEADER_COLUMNS})
     SELECT id, definition, state, context::json, version, transition_count, retry_attempts,
         max_history, created_at::timestamptz, updated_at::timestamptz,
-        state_entered_at::timestamptz
+        state_entered_at::timestamptz, configuration::json, memory::json
     FROM first ORDER BY n
     ON CONFLICT (id) DO NOTHING
     RETURNING key, id
@@ -84,13 +86,15 @@ WITH c AS (
     SELECT key, n FROM updated
     UNION ALL SELECT inserted.key, first.n FROM inserted JOIN first USING (id)
 ), t AS (
-    SELECT * FROM unnest($12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::text[],
-                         $17::text[], $18::text[], $19::bigint[], $20::text[], $21::text[])
+    SELECT * FROM unnest($14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::text[],
+                         $19::text[], $20::text[], $21::bigint[], $22::text[], $23::text[],
+                         $24::text[], $25::text[], $26::text[], $27::text[])
         AS t (n, {TRANSITION_COLUMNS})
 ), moved AS (
     INSERT INTO transitions (workflow, {TRANSITION_COLUMNS})
     SELECT done.key, t.seq, t.from_state, t.to_state, t.event, t.event_data::json,
-        t.timestamp::timestamptz, t.duration_us, t.context::json, t.context_before::json
+        t.timestamp::timestamptz, t.duration_us, t.context::json, t.context_before::json,
+        t.exited::json, t.entered::json, t.configuration::json, t.memory::json
     FROM t JOIN done ON done.n = t.n
 ), {TIMERS_CTE}
 SELECT done.key, done.n, {CHANGE_NOTICE}
@@ -136,8 +140,8 @@ _UPSERT_HEADER: Final = (
     "state = excluded.state, context = excluded.context, version = excluded.version, "
     "transition_count = excluded.transition_count, retry_attempts = excluded.retry_attempts, "
     "max_history = excluded.max_history, created_at = excluded.created_at, "
-    "updated_at = excluded.updated_at, state_entered_at = excluded.state_entered_at "
-    "RETURNING key"
+    "updated_at = excluded.updated_at, state_entered_at = excluded.state_entered_at, "
+    "configuration = excluded.configuration, memory = excluded.memory RETURNING key"
 )
 
 
@@ -223,7 +227,7 @@ async def _write_together(
 ) -> list[StoreError | None]:
     headers = [list(column) for column in zip(*(c.header for c in changes), strict=True)]
     moved = [(n, *c.transition) for n, c in enumerate(changes, 1) if c.transition is not None]
-    columns = [list(column) for column in zip(*moved, strict=True)] if moved else [[]] * 10
+    columns = [list(column) for column in zip(*moved, strict=True)] if moved else [[]] * 14
     done = await conn.fetch(_BATCH, *headers, *columns, *timer_columns(changes))
     written = {row[1]: row[0] for row in done}
     if moved and (retention.limit or retention.max_age):

@@ -15,7 +15,7 @@ from ._reads import not_found
 from ._timerrows import Timers, write_timers
 
 _INSERT_HEADER: Final = (
-    f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (id) DO NOTHING RETURNING key"
 )
 # The version test is the optimistic lock: no row matches when another writer got there first.
@@ -23,18 +23,19 @@ _INSERT_HEADER: Final = (
 # (definition, created_at) never change, and ?5 is the version the change creates.
 _UPDATE_HEADER: Final = (
     "UPDATE workflows SET state = ?3, context = ?4, version = ?5, transition_count = ?6, "
-    "retry_attempts = ?7, max_history = ?8, updated_at = ?10, state_entered_at = ?11 "
+    "retry_attempts = ?7, max_history = ?8, updated_at = ?10, state_entered_at = ?11, "
+    "configuration = ?12, memory = ?13 "
     "WHERE id = ?1 AND version = ?5 - 1 RETURNING key"
 )
 _UPDATE_HEADER_ONLY: Final = _UPDATE_HEADER.removesuffix(" RETURNING key")
 _KEY: Final = "SELECT key FROM workflows WHERE id = ?"
 _INSERT_TRANSITION_BY_ID: Final = (
     f"INSERT INTO transitions (workflow, {TRANSITION_COLUMNS}) "
-    "VALUES ((SELECT key FROM workflows WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES ((SELECT key FROM workflows WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_TRANSITION: Final = (
     f"INSERT INTO transitions (workflow, {TRANSITION_COLUMNS}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _MATERIALIZE: Final = (
     "UPDATE transitions SET context_before = "
@@ -249,18 +250,18 @@ def append_next(
         ConcurrentModificationError: the stored workflow is not where ``transition`` starts.
     """
     key, version = _check_next(conn, workflow_id, transition)
-    seq, _from, to_state, _event, _data, stamp, _us, context, before = transition
+    seq, _from, to_state, _event, _data, stamp, _us, context, before, *move = transition
     previous = conn.execute(
         "SELECT context FROM transitions WHERE workflow = ? AND seq = ?", (key, seq - 1)
     ).fetchone()
     if previous is not None and previous[0] == before:
-        transition = (*transition[:8], None)
+        transition = (*transition[:8], None, *move)
     conn.execute(
         "UPDATE workflows SET state = ?1, context = ?2, version = ?3, transition_count = ?4, "
         "retry_attempts = coalesce(?5, retry_attempts), updated_at = ?6, "
-        "state_entered_at = CASE WHEN state = ?1 THEN state_entered_at ELSE ?6 END "
-        "WHERE key = ?7",
-        (to_state, context, version + 1, seq, retry_attempts, stamp, key),
+        "state_entered_at = CASE WHEN state = ?1 THEN state_entered_at ELSE ?6 END, "
+        "configuration = ?8, memory = ?9 WHERE key = ?7",
+        (to_state, context, version + 1, seq, retry_attempts, stamp, key, move[2], move[3]),
     )
     conn.execute(INSERT_TRANSITION, (key, *transition))
     retain(conn, key, transition, retention)

@@ -219,3 +219,24 @@ def test_time_in_state_of_a_frame_without_moves_counts_from_state():
 def test_move_columns_refuse_columns_of_different_lengths():
     with pytest.raises(ValueError, match=r"equal length, got lengths \[2, 1, 1\]"):
         MoveColumns().extend(dn.LIFECYCLE, ["Idle", "Running"], ["Start"], ["Running"])
+
+
+async def test_conformance_of_a_statechart_follows_its_configurations(
+    make_workflow, clock, release_definition
+):
+    sm = make_workflow(release_definition)
+    await run(sm, clock, [*RELEASE_RUN[:5], (1, "Rollback"), (1, "resume")])
+    frame = dnb.history_frame(sm)
+    assert dnb.conformance(frame, release_definition).empty  # the join, the history state
+    planted = frame.copy()
+    # approve while both regions are still at work; a configuration with one region only
+    planted.loc[0, "event"] = "approve"
+    planted.at[2, "configuration"] = ("Checks", "Build", "Compiling")  # type: ignore[assignment]  # a tuple cell
+    found = dnb.conformance(planted, release_definition)
+    assert found.index.tolist() == [0, 2]
+    assert found["reason"].tolist() == [
+        "no transition of the active states "
+        "['Checks', 'Build', 'Compiling', 'Test', 'Testing'] takes 'approve'",
+        "it ended in ['Checks', 'Build', 'Compiling'], which cannot be active: parallel "
+        "state 'Checks' has regions ['Build'] active of ['Build', 'Test']",
+    ]

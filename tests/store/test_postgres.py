@@ -57,6 +57,7 @@ async def test_schema_is_plain_typed_tables_with_migrations_recorded(backend):
     )
     assert types["timestamp"] == "timestamp with time zone"
     assert (types["seq"], types["duration_us"], types["context"]) == ("bigint", "bigint", "json")
+    assert {types[c] for c in ("exited", "entered", "configuration", "memory")} == {"json"}
 
 
 async def test_a_newer_schema_is_refused_and_left_alone(backend):
