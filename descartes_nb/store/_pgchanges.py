@@ -14,6 +14,7 @@ import importlib
 import json
 from typing import Any, Final
 
+from ..errors import StoreError
 from ._changes import ChangeFeed, CommittedChange
 from ._config import StateStoreConfig
 from ._pgpool import CONNECT_TIMEOUT, server_settings, shown
@@ -33,7 +34,7 @@ class PgChangeFeed(ChangeFeed):
         self._url = url
         self._config = config
         self._conn: Any = None
-        self._notices: asyncio.Queue[str] = asyncio.Queue()
+        self._notices: asyncio.Queue[str | None] = asyncio.Queue()  # None: connection lost
 
     async def _begin(self) -> None:
         asyncpg = importlib.import_module("asyncpg")
@@ -45,6 +46,7 @@ class PgChangeFeed(ChangeFeed):
                 server_settings=server_settings(self._config, read_only=True),
             )
             await self._conn.add_listener(CHANGES_CHANNEL, self._heard)
+            self._conn.add_termination_listener(self._lost)
         except (Exception, TimeoutError) as exc:
             await self._end()
             if not failures.is_translatable(exc):
@@ -58,6 +60,9 @@ class PgChangeFeed(ChangeFeed):
     def _heard(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         self._notices.put_nowait(payload)
 
+    def _lost(self, _conn: object) -> None:
+        self._notices.put_nowait(None)
+
     async def _end(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
@@ -68,7 +73,14 @@ class PgChangeFeed(ChangeFeed):
         payloads = [await self._notices.get()]
         while not self._notices.empty():
             payloads.append(self._notices.get_nowait())
-        changes = [await self._change(json.loads(p)) for p in payloads]
+        if None in payloads:
+            self._conn = None
+            raise StoreError(
+                f"database {shown(self._url)!r}: the connection that followed its changes was "
+                "lost; changes committed since may be missed (read the workflows again and "
+                "follow anew)"
+            )
+        changes = [await self._change(json.loads(p)) for p in payloads if p is not None]
         return [change for change in changes if change is not None]
 
     async def _change(self, notice: list[Any]) -> CommittedChange | None:
