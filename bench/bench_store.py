@@ -219,6 +219,11 @@ CHART: Final = dn.load_definitions(
 initial_state = "Checks"
 [workflow.release.states.Checks]
 parallel = true
+on = { hold = "Held" }
+[workflow.release.states.Held]
+on = { resume = "Again", ship = "Shipped" }
+[workflow.release.states.Shipped]
+terminal = true
 [workflow.release.states.Build]
 parent = "Checks"
 [workflow.release.states.Compiling]
