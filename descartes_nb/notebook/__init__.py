@@ -9,7 +9,6 @@ graphs do too after ``use_renderer_for_graphviz()``.
 from ._analytics import (
     conformance,
     overlay,
-    time_in_state,
     to_pm4py,
     transition_counts,
     workflow_durations,
@@ -25,6 +24,7 @@ from ._player import HistoryPlayer
 from ._readable import use_readable_frames
 from ._render import Renderer, find_renderer, render_svg, set_render_timeout
 from ._storeframe import load_history_frame
+from ._timeinstate import time_in_state
 from ._timeline import timeline
 from ._variants import variants, variants_chart
 from ._vega import HistoryChart, to_png, to_svg
