@@ -196,12 +196,12 @@ def check_snapshot(serialized: SerializedWorkflow, definition: WorkflowDefinitio
         at = f"history seq {e.seq}"
         known(e.from_state, f"{at} from_state")
         known(e.to_state, f"{at} to_state")
-        for state in e.exited:
-            known(state, f"{at} exited state")
-        for state in e.entered:
-            known(state, f"{at} entered state")
+        if e.configuration or e.exited or e.entered:  # a statechart's entry
+            for state in (*e.exited, *e.entered):
+                known(state, f"{at} {'exited' if state in e.exited else 'entered'} state")
         _check_configuration(wid, definition, e.to_state, e.configuration, f"{at} ")
-        _check_memory(wid, definition, e.memory, f"{at} memory")
+        if e.memory:
+            _check_memory(wid, definition, e.memory, f"{at} memory")
         if i:
             _check_link(wid, history[i - 1], e)
     if history and (

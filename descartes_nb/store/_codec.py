@@ -276,7 +276,7 @@ def entries_from_rows(
     entries: list[StateHistoryEntry] = []
     last_seq, last_text, last_context = _start_from(previous, where)
     for row in rows:
-        seq, from_state, to_state, event, data, stamp, duration, text, before, *move = row
+        (seq, from_state, to_state, event, data, stamp, duration, text, before) = row[:9]
         _check_types(row, where)
         if last_context is not None and text == last_text:
             context = last_context
@@ -291,44 +291,33 @@ def entries_from_rows(
                 f"{where} seq {seq}: context_before is NULL but the row before it "
                 f"(seq {seq - 1}) is missing"
             )
-        entries.append(
-            StateHistoryEntry(
-                seq,
-                from_state,
-                to_state,
-                event,
-                None if data is None else _parse_data(data, f"{where} seq {seq} event_data"),
-                _row_time(stamp, where, seq),
-                duration * _MICROSECOND,
-                context,
-                context_before,
-                *(_NO_MOVE if move == _NO_MOVE_ROW else _move(move, f"{where} seq {seq}")),
-            )
+        entry = StateHistoryEntry(
+            seq,
+            from_state,
+            to_state,
+            event,
+            None if data is None else _parse_data(data, f"{where} seq {seq} event_data"),
+            _row_time(stamp, where, seq),
+            duration * _MICROSECOND,
+            context,
+            context_before,
         )
+        if row[11] is not None or row[9] is not None or row[10] is not None or row[12] is not None:
+            entry = entry._replace(**_move(row[9:], f"{where} seq {seq}"))  # a statechart's
+        entries.append(entry)
         last_seq, last_text, last_context = seq, text, context
     return entries
 
 
-_NO_MOVE_ROW: Final = list(_NO_MOVE_COLUMNS)
-_NO_MOVE: Final[tuple[tuple[str, ...], tuple[str, ...], frozenset[str], Memory]] = (
-    (),
-    (),
-    frozenset(),
-    (),
-)
-
-
-def _move(
-    columns: list[Any], where: str
-) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str], Memory]:
+def _move(columns: Sequence[Any], where: str) -> dict[str, Any]:
     """Decode the exited, entered, configuration and memory columns of a row."""
     exited, entered, configuration, memory = columns
-    return (
-        parse_names(exited, f"{where} exited"),
-        parse_names(entered, f"{where} entered"),
-        parse_configuration(configuration, f"{where} configuration"),
-        parse_memory(memory, f"{where} memory"),
-    )
+    return {
+        "exited": parse_names(exited, f"{where} exited"),
+        "entered": parse_names(entered, f"{where} entered"),
+        "configuration": parse_configuration(configuration, f"{where} configuration"),
+        "memory": parse_memory(memory, f"{where} memory"),
+    }
 
 
 def restore_columns(
@@ -355,7 +344,7 @@ def _parse_data(text: object, where: str) -> JSONValue:
 
 
 def _check_types(row: Sequence[Any], where: str) -> None:
-    seq, from_state, to_state, event, _data, _stamp, duration, *_ = row
+    seq, from_state, to_state, event, duration = row[0], row[1], row[2], row[3], row[6]
     if type(seq) is not int or type(duration) is not int:
         raise SerializationError(f"{where} seq {seq!r}: seq and duration_us must be integers")
     if type(from_state) is not str or type(to_state) is not str or type(event) is not str:

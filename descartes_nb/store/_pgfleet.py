@@ -208,6 +208,14 @@ class PgClaims:
                     wait.cancel()
         self._woken.clear()
 
+    async def next_due(self) -> datetime | None:
+        """When the earliest stored timer is due (None: there is none)."""
+        conn = await self._connection()
+        due: datetime | None = await self._translated(
+            "reading the next timer", conn.fetchval("SELECT min(due_at) FROM timers")
+        )
+        return due
+
     async def claim(self, now: datetime) -> Claimed | None:
         """The next item due at ``now``, held in an open transaction; None if none."""
         conn = await self._connection()

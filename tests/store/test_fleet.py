@@ -170,3 +170,23 @@ async def test_orchestrator_sends_events_to_workflows_it_does_not_hold(store: St
     assert "c1" not in orchestrator
     assert worker.stats == dn.WorkerStats(events=3, refused=2)
     assert (await store.load_workflow("c1")).version == 1
+
+
+async def test_idle_worker_wakes_for_the_next_timer_before_its_poll_interval(
+    store: Store,
+) -> None:
+    sm = dn.WorkflowStateMachine("t1", DEFINITIONS["timed"])
+    await sm.attach_store(store)
+    await sm.process_event("start")  # a Timeout due in 150 ms, written with the change
+    sm.cancel_timers()  # this process leaves it to the worker
+    worker = dn.Worker(store, DEFINITIONS, poll_interval=30)
+    serving = asyncio.create_task(worker.run())
+    try:
+        async with asyncio.timeout(10):  # far less than the poll interval
+            while worker.stats.timers == 0:  # noqa: ASYNC110 - another task's progress
+                await asyncio.sleep(0.02)
+    finally:
+        worker.stop()
+        await serving
+    history = await store.get_workflow_history("t1")
+    assert [e.event for e in history] == ["start", "Timeout"]
