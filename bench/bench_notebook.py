@@ -49,6 +49,7 @@ import pandas as pd
 
 import descartes_nb as dn
 from descartes_nb import notebook as dnb
+from descartes_nb.core._snapshot import flat_move
 from descartes_nb.notebook import _render as render
 
 STATES = ["Idle", "Running", "Paused", "Completed", "Failed"]
@@ -69,13 +70,26 @@ async def make_machines(machines: int, entries: int) -> list[dn.WorkflowStateMac
 
 
 def columns_of(machines: list[dn.WorkflowStateMachine]) -> dict[str, list[Any]]:
-    """The history of every machine as columnar lists (what the baseline starts from)."""
+    """The history of every machine as columnar lists (what the baseline starts from).
+
+    Lifecycle entries record no move (their states say it): their ``exited``, ``entered``
+    and ``configuration`` are worked out here, outside the timing, once per distinct move.
+    """
     out: dict[str, list[Any]] = {name: [] for name in dnb.HISTORY_COLUMNS}
+    moves: dict[tuple[str, str, str], tuple[tuple[str, ...], ...]] = {}
     for sm in machines:
         history = sm.history.columns()
         out["workflow_id"].extend([sm.workflow_id] * len(history["seq"]))
-        for name in dnb.HISTORY_COLUMNS[1:]:
+        for name in dnb.HISTORY_COLUMNS[1:-3]:
             out[name].extend(history[name])
+        for key in zip(history["from_state"], history["event"], history["to_state"], strict=True):
+            if key not in moves:
+                step = flat_move(sm.definition, *key)
+                moves[key] = (step.exited, step.entered, tuple(sorted(step.configuration)))
+            exited, entered, configuration = moves[key]
+            out["exited"].append(exited)
+            out["entered"].append(entered)
+            out["configuration"].append(configuration)
     return out
 
 
@@ -92,6 +106,9 @@ def direct_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
             "event_data": pd.Series(columns["event_data"], dtype=object),
             "duration": pd.Series(pd.TimedeltaIndex(columns["duration"])),
             "context": pd.Series(columns["context"], dtype=object),
+            "exited": pd.Series(columns["exited"], dtype=object),
+            "entered": pd.Series(columns["entered"], dtype=object),
+            "configuration": pd.Series(columns["configuration"], dtype=object),
         }
     )
 

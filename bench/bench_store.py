@@ -38,6 +38,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Final
 
 import aiosqlite
 
@@ -211,6 +212,55 @@ async def bytes_per_transition(tmp: Path) -> tuple[float, float]:
     return file_bytes(ours) / 20_000, file_bytes(raw) / 20_000
 
 
+# A release that builds and tests at once: each event moves one region (issue 12).
+CHART: Final = dn.load_definitions(
+    """
+[workflow.release]
+initial_state = "Checks"
+[workflow.release.states.Checks]
+parallel = true
+on = { hold = "Held" }
+[workflow.release.states.Held]
+on = { resume = "Again", ship = "Shipped" }
+[workflow.release.states.Shipped]
+terminal = true
+[workflow.release.states.Build]
+parent = "Checks"
+[workflow.release.states.Compiling]
+parent = "Build"
+on = { built = "Linking" }
+[workflow.release.states.Linking]
+parent = "Build"
+on = { built = "Compiling" }
+[workflow.release.states.Test]
+parent = "Checks"
+[workflow.release.states.Unit]
+parent = "Test"
+on = { tested = "Browser" }
+[workflow.release.states.Browser]
+parent = "Test"
+on = { tested = "Unit" }
+[workflow.release.states.Again]
+parent = "Test"
+history = "shallow"
+"""
+)["release"]
+
+
+async def chart_bytes_per_transition(tmp: Path) -> float:
+    """Bytes per transition of statechart workflows (configuration and moves in each row)."""
+    path = tmp / "bytes-chart.db"
+    async with dn.SqliteWorkflowStore(path) as store:
+        machines = [
+            dn.WorkflowStateMachine(str(uuid.uuid4()), CHART, store=store, context=CONTEXT)
+            for _ in range(100)
+        ]
+        for i in range(200):
+            event = "built" if i % 2 else "tested"
+            await asyncio.gather(*(sm.process_event(event) for sm in machines))
+    return file_bytes(path) / 20_000
+
+
 async def recovery_seconds(path: Path, rounds: int) -> float:
     times = []
     for _ in range(rounds):
@@ -271,6 +321,8 @@ async def main_async(args: argparse.Namespace, tmp: Path) -> None:
     ours_bytes, raw_bytes = await bytes_per_transition(tmp)
     print("bytes on disk per stored transition (100 workflows x 200, 200-byte context)")
     print(f"  descartes_nb {ours_bytes:6.0f} (target <= 400); raw table {raw_bytes:6.0f}")
+    chart_bytes = await chart_bytes_per_transition(tmp)
+    print(f"  statechart workflows (two regions, 6-state configurations) {chart_bytes:6.0f}")
 
     print("recover_all_workflows, 20 transitions each (median of 5)")
     timings = {}

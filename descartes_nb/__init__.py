@@ -49,8 +49,9 @@ from .formats.swarm._load import load_definitions
 from .formats.swarm._write import to_toml
 from .orchestrator import BroadcastResult, WorkflowOrchestrator
 from .recovery import RecoveryFailure, RecoveryReport, WorkflowRecovery
-from .store._batch import StoreStats
+from .store._changes import ChangeFeed, CommittedChange
 from .store._checkpoint import Checkpoint
+from .store._committer import StoreStats
 from .store._config import StateStoreConfig
 from .store._fleet import SentEvent
 from .store._open import open_store
@@ -66,8 +67,10 @@ __all__ = [
     "LIFECYCLE",
     "PREVIOUS_STATE",
     "BroadcastResult",
+    "ChangeFeed",
     "Checkpoint",
     "Clock",
+    "CommittedChange",
     "ConcurrentModificationError",
     "DefinitionError",
     "DefinitionProblem",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Iterator, Mapping
+import re
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from .core import _display as display
@@ -14,10 +16,35 @@ from .core._history import StateHistoryEntry
 from .core._jsonvalue import JSONValue
 from .core._lifecycle import LIFECYCLE
 from .core._machine import DEFAULT_MAX_HISTORY, WorkflowMetadata, WorkflowStateMachine
-from .core._ports import WorkflowStore
-from .errors import DuplicateWorkflowError, StateMachineError, WorkflowNotFoundError
+from .core._ports import EventInbox, WorkflowStore
+from .errors import (
+    DuplicateWorkflowError,
+    StateMachineError,
+    StoreError,
+    WorkflowNotFoundError,
+)
 
 _SHOWN_WORKFLOWS: Final = 20
+_DIGITS: Final = re.compile(r"(\d+)")
+
+
+def _id_key(workflow_id: str) -> tuple[tuple[int, int | str], ...]:
+    """Order ids as people do: ``job-2`` before ``job-10``."""
+    return tuple((1, int(p)) if p.isdigit() else (0, p) for p in _DIGITS.split(workflow_id))
+
+
+def first_by_id(
+    machines: Iterable[WorkflowStateMachine], count: int
+) -> list[WorkflowStateMachine]:
+    """The first ``count`` machines in id order (numbers in ids compared as numbers)."""
+    return sorted(machines, key=lambda sm: _id_key(sm.workflow_id))[:count]
+
+
+def count_by_state(machines: Iterable[WorkflowStateMachine]) -> str:
+    """``Completed 276, Failed 24``: how many machines are in each state, most first."""
+    counts = Counter(str(sm.state) for sm in machines)
+    return ", ".join(f"{state} {n:,}" for state, n in counts.most_common())
+
 
 BroadcastResult = dict[str, StateHistoryEntry | StateMachineError]
 """Per workflow id: the entry the event produced, or the error it raised."""
@@ -80,7 +107,8 @@ class WorkflowOrchestrator:
         return workflow_id in self._workflows
 
     def __repr__(self) -> str:
-        return f"<WorkflowOrchestrator {len(self._workflows)} workflows>"
+        count = len(self._workflows)
+        return f"<WorkflowOrchestrator {count} workflow{'s' * (count != 1)}>"
 
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
@@ -89,17 +117,18 @@ class WorkflowOrchestrator:
         rows = [("workflow", "definition", "state", "transitions")]
         rows.extend(
             (sm.workflow_id, sm.definition.name, str(sm.state), str(sm.history.last_seq))
-            for sm in machines[:_SHOWN_WORKFLOWS]
+            for sm in first_by_id(machines, _SHOWN_WORKFLOWS)
         )
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = [repr(self)]
+        lines = [repr(self)] + [f"  by state: {count_by_state(machines)}"] * bool(machines)
         lines.extend(
             "  " + "  ".join(f"{v:<{w}}" for v, w in zip(row, widths, strict=True))
             for row in rows
             if machines
         )
         if len(machines) > _SHOWN_WORKFLOWS:
-            lines.append(f"  ... and {len(machines) - _SHOWN_WORKFLOWS} more workflows")
+            more = len(machines) - _SHOWN_WORKFLOWS
+            lines.append(f"  ... and {more} more (the first {_SHOWN_WORKFLOWS} by id are shown)")
         text = "\n".join(line.rstrip() for line in lines)
         return display.mimebundle(self, text, include, exclude)
 
@@ -222,10 +251,26 @@ class WorkflowOrchestrator:
     ) -> StateHistoryEntry:
         """Route an event to one workflow; see ``WorkflowStateMachine.process_event``.
 
+        A workflow this orchestrator does not hold is sent the event through its store
+        (``store.send_event``), if the store takes events: a ``Worker`` processes it, and
+        this returns its entry or raises its refusal once it has (bound the wait with
+        ``asyncio.timeout``; the event stays sent).
+
         Raises:
-            WorkflowNotFoundError: no such workflow.
+            WorkflowNotFoundError: no such workflow (here, or stored when sent).
+            StoreError: the entry was processed by a worker but is no longer kept.
         """
-        return await self.get_workflow(workflow_id).process_event(event, data)
+        sm = self._workflows.get(workflow_id)
+        if sm is not None or not isinstance(self._store, EventInbox):
+            return await self.get_workflow(workflow_id).process_event(event, data)
+        sent = await self._store.send_event(workflow_id, event, data)
+        entry = await sent.result()
+        if entry is None:
+            raise StoreError(
+                f"event {event!r} to workflow {workflow_id!r} was processed by a worker, but "
+                "its history entry is no longer kept (StateStoreConfig.history_limit)"
+            )
+        return entry
 
     async def broadcast(
         self, event: WorkflowEvent | str, data: JSONValue = None

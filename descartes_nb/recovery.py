@@ -65,8 +65,18 @@ class RecoveryReport:
         """Whether every stored workflow was rebuilt."""
         return not self.failures
 
+    def __repr__(self) -> str:
+        failed = f" ({', '.join(repr(f.workflow_id) for f in self.failures)})" * bool(
+            self.failures
+        )
+        return f"<RecoveryReport: {self._counts()}{failed}>"
+
+    def _counts(self) -> str:
+        count = len(self.workflows)
+        return f"recovered {count} workflow{'s' * (count != 1)}, {len(self.failures)} failed"
+
     def __str__(self) -> str:
-        lines = [f"recovered {len(self.workflows)} workflows, {len(self.failures)} failed"]
+        lines = [self._counts()]
         lines += [f"  {f.workflow_id!r}: {f.reason}" for f in self.failures]
         return "\n".join(lines)
 

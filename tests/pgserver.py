@@ -332,7 +332,10 @@ def guard(folder: Path, bindir: Path) -> None:
 
 def serve(port: int | None) -> None:
     """Run a server in the foreground until Ctrl-C or SIGTERM, printing how to use it."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C: stop and clean up
+    # Ctrl-C and SIGTERM stop it and clean up, whatever this process inherited: a shell
+    # without job control starts background jobs with SIGINT ignored, and Python keeps that.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with PostgresServer(port=port) as server:
         print(f"PostgreSQL ({server.bindir}) is up, data in {server.folder}", flush=True)
         print(f"URL: {server.url}", flush=True)

@@ -179,3 +179,25 @@ def test_descartes_nb_works_without_asyncpg_until_a_postgres_store_opens():
         "PostgresWorkflowStore postgresql://ana:***@127.0.0.1:1/flows",
         "PostgresWorkflowStore needs asyncpg: pip install 'descartes-nb[postgres]'",
     ]
+
+
+def test_the_store_uses_no_private_name_of_aiosqlite():
+    """aiosqlite through its public API only: no attribute of its private names is read."""
+    import aiosqlite
+
+    private = {
+        name
+        for cls in (aiosqlite.Connection, aiosqlite.Cursor)
+        for name in dir(cls)
+        if name.startswith("_") and not name.startswith("__")
+    } | {"_conn", "_connection", "_thread", "_tx", "_running"}
+    found = []
+    for path in sorted((PACKAGE / "store").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in private
+                and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+            ):
+                found.append(f"{path.name}:{node.lineno} .{node.attr}")
+    assert found == []

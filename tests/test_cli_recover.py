@@ -47,7 +47,7 @@ def db(tmp_path: Path) -> Path:
 def test_recover_without_the_definitions_reports_their_workflows(db, capsys):
     assert main(["recover", str(db)]) == 1
     out = capsys.readouterr().out
-    assert "recovered 1 workflows, 1 failed" in out
+    assert "recovered 1 workflow, 1 failed" in out
     assert "it runs definition 'invoice', which is not registered (known: ['lifecycle'])" in out
 
 

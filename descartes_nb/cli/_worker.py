@@ -11,7 +11,7 @@ import sys
 from ..core._definition import WorkflowDefinition
 from ..formats.swarm._load import load_definitions
 from ..store._open import open_store
-from ..store._sqlite import SqliteWorkflowStore
+from ..store._postgres import PostgresWorkflowStore
 from ..store._worker import Worker
 from ._report import BadInput
 
@@ -46,13 +46,12 @@ def _run(args: argparse.Namespace) -> int:
 
 async def _serve(db: str, definitions: dict[str, WorkflowDefinition], poll: float) -> int:
     async with open_store(db) as store:
-        if not isinstance(store, SqliteWorkflowStore):
-            raise BadInput(f"workers serve SQLite stores for now, got {db!r}")
         worker = Worker(store, definitions, poll_interval=poll)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, worker.stop)
-        print(f"worker {os.getpid()} serving {db}", flush=True)
+        where = store.url if isinstance(store, PostgresWorkflowStore) else db  # no password
+        print(f"worker {os.getpid()} serving {where}", flush=True)
         await worker.run()
         stats = worker.stats
         print(

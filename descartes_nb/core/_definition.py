@@ -10,6 +10,7 @@ from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from ..errors import DefinitionError, DefinitionProblem
 from . import _display as display
+from ._duration import format_duration
 from ._events import ROLLBACK
 from ._jsonvalue import JSONValue
 
@@ -59,6 +60,20 @@ class RetryPolicy:
     initial: timedelta = timedelta(seconds=1)
     max: timedelta = timedelta(minutes=1)
     jitter: float = 0.0
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryPolicy(max_attempts={self.max_attempts}, backoff={self.backoff!r}, "
+            f"initial={_duration_text(self.initial)!r}, max={_duration_text(self.max)!r}, "
+            f"jitter={self.jitter!r})"
+        )
+
+
+def _duration_text(value: object) -> str:
+    """A duration as Swarm.toml writes it, or as it is when it is no valid duration."""
+    if isinstance(value, timedelta) and value >= timedelta(0):
+        return format_duration(value)
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)

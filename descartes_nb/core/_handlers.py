@@ -160,7 +160,7 @@ async def run_hooks(
     """
     draft = thaw(context) if hooks.needs_context else None
     assert draft is None or isinstance(draft, dict)
-    name = "" if event is None else event.name
+    name = "(start: entering the initial states)" if event is None else event.name
     where = {"workflow_id": workflow_id, "event": name}
     if hooks.on_event and event is not None:
         await call_handler(hooks.on_event, step.source, event, state=step.source, **where)

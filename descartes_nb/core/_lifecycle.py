@@ -18,6 +18,9 @@ class WorkflowState(StrEnum):
     COMPLETED = "Completed"
     FAILED = "Failed"
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
+
     @property
     def is_terminal(self) -> bool:
         """Completed and Failed are terminal; Failed may be left only by Retry."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import NamedTuple, Protocol, runtime_checkable
 
+from ._events import WorkflowEvent
 from ._history import StateHistoryEntry
 from ._jsonvalue import JSONValue
 from ._serialization import SerializedWorkflow
@@ -49,6 +50,10 @@ class WorkflowChange(NamedTuple):
     previous_context: Mapping[str, JSONValue] | None  # context of the entry before ``entry``
     # The timers pending once this change is applied (None: the definition has none).
     timers: tuple[DurableTimer, ...] | None = None
+    # A statechart's active states and history memory after the change (a flat
+    # definition's: empty, its state says it), as ``SerializedWorkflow`` holds them.
+    configuration: frozenset[str] = frozenset()
+    memory: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class Serializable(Protocol):
@@ -98,4 +103,23 @@ class WorkflowStore(Protocol):
 
     async def delete_workflow(self, workflow_id: str) -> None:
         """Remove a workflow with its history."""
+        ...
+
+
+class PendingEvent(Protocol):
+    """An event sent through a store (a ``SentEvent``): its outcome, once processed."""
+
+    async def result(self) -> StateHistoryEntry | None:
+        """The history entry it caused (None: no longer kept), or raise its refusal."""
+        ...
+
+
+@runtime_checkable
+class EventInbox(Protocol):
+    """A store that takes events for workflows served by workers (SQLite, PostgreSQL)."""
+
+    async def send_event(
+        self, workflow_id: str, event: WorkflowEvent | str, data: JSONValue = None
+    ) -> PendingEvent:
+        """Record ``event`` for a worker to process."""
         ...

@@ -190,11 +190,18 @@ def check_snapshot(serialized: SerializedWorkflow, definition: WorkflowDefinitio
 
     known(serialized.state, "state")
     _check_configuration(wid, definition, serialized.state, serialized.configuration, "")
+    _check_memory(wid, definition, serialized.memory, "memory")
     history = serialized.history
     for i, e in enumerate(history):
-        known(e.from_state, f"history seq {e.seq} from_state")
-        known(e.to_state, f"history seq {e.seq} to_state")
-        _check_configuration(wid, definition, e.to_state, e.configuration, f"history seq {e.seq} ")
+        at = f"history seq {e.seq}"
+        known(e.from_state, f"{at} from_state")
+        known(e.to_state, f"{at} to_state")
+        if e.configuration or e.exited or e.entered:  # a statechart's entry
+            for state in (*e.exited, *e.entered):
+                known(state, f"{at} {'exited' if state in e.exited else 'entered'} state")
+        _check_configuration(wid, definition, e.to_state, e.configuration, f"{at} ")
+        if e.memory:
+            _check_memory(wid, definition, e.memory, f"{at} memory")
         if i:
             _check_link(wid, history[i - 1], e)
     if history and (
@@ -227,6 +234,32 @@ def _check_configuration(
             f"workflow {wid!r}: {at}configuration {sorted(configuration)!r} cannot be active "
             f"in {definition.name!r}: {problem}"
         )
+
+
+def _check_memory(
+    wid: str,
+    definition: WorkflowDefinition,
+    memory: tuple[tuple[str, tuple[str, ...]], ...],
+    where: str,
+) -> None:
+    """History memory names history pseudo-states, each remembering states of the chart."""
+    chart = interpreter_of(definition).chart
+    for history, states in memory:
+        node = chart.by_name.get(history)
+        if node is None or node.kind != "history":
+            histories = [n for n, s in chart.by_name.items() if s.kind == "history"]
+            raise SerializationError(
+                f"workflow {wid!r}: {where} names {history!r}, which is not a history state "
+                f"of {definition.name!r} (history states: {histories})"
+            )
+        wrong = [
+            s for s in states if not definition.has_state(s) or chart.node(s).kind == "history"
+        ]
+        if wrong or not states:
+            raise SerializationError(
+                f"workflow {wid!r}: {where} of {history!r} must be states of "
+                f"{definition.name!r}, got {list(states)!r}"
+            )
 
 
 def _check_link(wid: str, previous: StateHistoryEntry, e: StateHistoryEntry) -> None:

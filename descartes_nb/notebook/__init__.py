@@ -9,7 +9,6 @@ graphs do too after ``use_renderer_for_graphviz()``.
 from ._analytics import (
     conformance,
     overlay,
-    time_in_state,
     to_pm4py,
     transition_counts,
     workflow_durations,
@@ -18,11 +17,14 @@ from ._charts import occupancy, occupancy_frame, time_in_state_chart
 from ._diagram import diagram, graph_model
 from ._display import install as _install
 from ._display import use_renderer_for_graphviz
+from ._fleetboard import FleetDashboard
 from ._frames import HISTORY_COLUMNS, history_frame, workflows_frame
 from ._palette import state_colors
 from ._player import HistoryPlayer
+from ._readable import use_readable_frames
 from ._render import Renderer, find_renderer, render_svg, set_render_timeout
 from ._storeframe import load_history_frame
+from ._timeinstate import time_in_state
 from ._timeline import timeline
 from ._variants import variants, variants_chart
 from ._vega import HistoryChart, to_png, to_svg
@@ -34,6 +36,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "Dashboard",
     "EventPanel",
+    "FleetDashboard",
     "HistoryChart",
     "HistoryPlayer",
     "Renderer",
@@ -56,6 +59,7 @@ __all__ = [
     "to_png",
     "to_svg",
     "transition_counts",
+    "use_readable_frames",
     "use_renderer_for_graphviz",
     "variants",
     "variants_chart",

@@ -1,4 +1,4 @@
-"""Analytics over history frames: time in state, counts, durations, overlay, conformance.
+"""Analytics over history frames: counts, durations, overlay, conformance (time in state apart).
 
 Every function takes a frame shaped like ``history_frame()``'s and leaves it unchanged.
 """
@@ -12,12 +12,14 @@ import pandas as pd
 
 from ..core._definition import WorkflowDefinition
 from ..core._events import ROLLBACK
+from ._chartcheck import statechart_problems
 from ._definitions import Definitions, checked_definitions, definition_named, the_definition
 from ._digraph import Diagram
 from ._draw import Direction, draw
 from ._frames import HISTORY_COLUMNS, definition_names
 from ._layout import build_model
 from ._model import Move, Observation, classify
+from ._moves import MOVE_COLUMNS
 
 _MOVE: Final = ["from_state", "event", "to_state"]
 PM4PY_CASE: Final = "case:concept:name"
@@ -35,30 +37,6 @@ def _checked(frame: pd.DataFrame, needed: Collection[str] = HISTORY_COLUMNS) -> 
             f"(has {list(frame.columns)}; see history_frame())"
         )
     return frame
-
-
-def time_in_state(frame: pd.DataFrame) -> pd.DataFrame:
-    """Total time each workflow spent in each state (up to its last recorded event).
-
-    Example:
-        ``dnb.time_in_state(frame).mean()`` is the mean time per workflow in each state;
-        ``... .plot.barh()`` draws it.
-
-    Returns:
-        One row per workflow, one timedelta column per state (every category of
-        ``from_state``, zero where a workflow never was there). The time since a workflow's
-        last event, in its current state, is not counted.
-
-    Raises:
-        TypeError, ValueError: ``frame`` is not a history frame.
-    """
-    _checked(frame, ["workflow_id", "from_state", "duration"])
-    totals = frame.groupby(["workflow_id", "from_state"], observed=False, sort=False)[
-        "duration"
-    ].sum()
-    table = totals.unstack("from_state")  # observed=False: every pair is there, empty ones 0
-    table.columns.name = "state"
-    return table
 
 
 def transition_counts(frame: pd.DataFrame) -> pd.DataFrame:
@@ -164,8 +142,9 @@ def _mean_time_per_visit(frame: pd.DataFrame) -> dict[str, pd.Timedelta]:
 def conformance(frame: pd.DataFrame, definition: Definitions) -> pd.DataFrame:
     """The recorded history entries ``definition`` does not allow, one row each, with why.
 
-    Checks each move against the transitions (as the engine would take them), that each
-    entry starts where the previous one of its workflow ended, and that a ``Rollback``
+    Checks each move against the transitions (as the engine would take them; for a
+    statechart, that its configurations are legal and an active state takes its event), that
+    each entry starts where the previous one of its workflow ended, and that a ``Rollback``
     returns to where the entry it undid started.
 
     Example:
@@ -191,6 +170,10 @@ def conformance(frame: pd.DataFrame, definition: Definitions) -> pd.DataFrame:
     _checked(frame)
     reasons: dict[Hashable, list[str]] = {}
     for defn, part in _parts_by_definition(frame, definition):
+        if defn.is_statechart and all(name in part.columns for name in MOVE_COLUMNS):
+            for row, why in statechart_problems(defn, part):
+                reasons.setdefault(row, []).append(why)
+            continue
         for move, rows in _move_groups(part):
             if classify(defn, move)[0] == "undefined":
                 why = _why_not(defn, move)

@@ -19,11 +19,11 @@ from ..core._definition import WorkflowDefinition
 from ..core._lifecycle import LIFECYCLE
 from ..core._machine import WorkflowStateMachine
 from ..core._serialization import SerializedWorkflow
-from ..orchestrator import WorkflowOrchestrator
+from ..orchestrator import WorkflowOrchestrator, count_by_state, first_by_id
 from ._diagram import diagram
 from ._render import Renderer, expose_as_dot, find_renderer, svg_bundle
 
-_SHOWN_ROWS: Final = 100
+_SHOWN_ROWS: Final = 20
 _GRAPH_TYPES: Final = (graphviz.Graph, graphviz.Digraph, graphviz.Source)
 
 
@@ -96,20 +96,17 @@ def _format(obj: object, wanted: Callable[[str], bool]) -> Mapping[str, Any]:
 def orchestrator_html(orchestrator: WorkflowOrchestrator) -> str:
     """An HTML table of the orchestrator's workflows: id, definition, state, transitions."""
     machines = list(orchestrator)
-    counts: dict[str, int] = {}
-    for sm in machines:
-        counts[str(sm.state)] = counts.get(str(sm.state), 0) + 1
-    summary = ", ".join(f"{n} {state}" for state, n in counts.items())
-    rows = "".join(_row(sm) for sm in machines[:_SHOWN_ROWS])
+    rows = "".join(_row(sm) for sm in first_by_id(machines, _SHOWN_ROWS))
     more = len(machines) - _SHOWN_ROWS
-    caption = f"{len(machines)} workflows" + (f": {summary}" if summary else "")
+    noun = "workflow" if len(machines) == 1 else "workflows"
+    caption = f"{len(machines):,} {noun}" + (f": {count_by_state(machines)}" if machines else "")
     return (
         '<table class="descartes-nb-workflows">'
         f"<caption>{html.escape(caption)}</caption>"
         "<thead><tr><th>workflow</th><th>definition</th><th>state</th>"
         "<th>transitions</th><th>updated</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
-        + (f"<p>... and {more} more workflows</p>" if more > 0 else "")
+        + (f"<p>... and {more:,} more (the first {_SHOWN_ROWS} by id are shown)</p>" * (more > 0))
     )
 
 

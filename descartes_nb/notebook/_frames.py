@@ -17,6 +17,7 @@ import pandas as pd
 from ..core._definition import WorkflowDefinition
 from ..core._machine import WorkflowStateMachine
 from ..orchestrator import WorkflowOrchestrator
+from ._moves import MOVE_COLUMNS, MoveColumns, RecordedMove
 
 HISTORY_COLUMNS: Final = (
     "workflow_id",
@@ -28,6 +29,7 @@ HISTORY_COLUMNS: Final = (
     "event_data",
     "duration",
     "context",
+    *MOVE_COLUMNS,
 )
 WORKFLOW_COLUMNS: Final = (
     "workflow_id",
@@ -43,6 +45,7 @@ WORKFLOW_COLUMNS: Final = (
 )
 DEFINITIONS_ATTR: Final = "definitions"
 """The key of ``frame.attrs`` that says which definition each workflow of a frame runs."""
+_REQUIRED: Final = HISTORY_COLUMNS[: -len(MOVE_COLUMNS)]
 _READ: Final = ("from_state", "to_state", "event", "event_data", "timestamp", "context")
 _MICROSECOND: Final = timedelta(microseconds=1)
 _TIME: Final = "datetime64[us, UTC]"
@@ -104,8 +107,12 @@ def history_frame(obj: Machines) -> pd.DataFrame:
         A DataFrame with the columns of ``HISTORY_COLUMNS``: ``timestamp`` tz-aware UTC,
         ``from_state``, ``to_state`` and ``event`` categorical (every state and event of the
         definitions are categories, visited or not), ``duration`` (time spent in
-        ``from_state`` before the event) a timedelta; rows grouped by workflow, oldest first.
-        Only the history each machine retains (``max_history``) is there.
+        ``from_state`` before the event) a timedelta; ``exited``, ``entered`` and
+        ``configuration`` tuples of state names (what the event's whole step exited, in
+        order; what it entered, in order; every state active after it, ancestors included,
+        outermost first), derived from the definition for flat ones, whose entries do not
+        record them. Rows are grouped by workflow, oldest first. Only the history each
+        machine retains (``max_history``) is there.
         ``frame.attrs["definitions"]`` says which definition each workflow runs, so that
         ``conformance`` and ``overlay`` can pick it from ``load_definitions``' mapping.
 
@@ -124,12 +131,41 @@ def history_frame(obj: Machines) -> pd.DataFrame:
     columns["seq"] = np.concatenate(seqs, dtype=np.int64) if seqs else np.empty(0, np.int64)
     columns["timestamp"] = _utc_times(columns["timestamp"])
     columns["duration"] = _durations(columns["timestamp"], counts, machines)
+    moves = MoveColumns()
+    for sm, part in zip(machines, parts, strict=True):
+        moves.extend(
+            sm.definition, part["from_state"], part["event"], part["to_state"], _moves(sm)
+        )
+    columns.update(exited=moves.exited, entered=moves.entered, configuration=moves.configuration)
     states, events = state_and_event_names(sm.definition for sm in machines)
     frame = frame_from_columns(columns, states=states, events=events)
     frame.attrs[DEFINITIONS_ATTR] = DefinitionNames(
         {sm.workflow_id: sm.definition.name for sm in machines}
     )
     return frame
+
+
+def _move_columns(
+    machines: list[WorkflowStateMachine], parts: list[dict[str, list[Any]]]
+) -> dict[str, list[tuple[str, ...]]]:
+    moves = MoveColumns()
+    for sm, part in zip(machines, parts, strict=True):
+        moves.extend(
+            sm.definition, part["from_state"], part["event"], part["to_state"], _moves(sm)
+        )
+    return {
+        "exited": moves.exited,
+        "entered": moves.entered,
+        "configuration": moves.configuration,
+    }
+
+
+def _moves(sm: WorkflowStateMachine) -> list[RecordedMove] | None:
+    """A statechart's recorded moves (a flat definition's entries record none)."""
+    if not sm.definition.is_statechart:
+        return None
+    recorded = sm.history.columns(MOVE_COLUMNS)
+    return list(zip(*(recorded[name] for name in MOVE_COLUMNS), strict=True))
 
 
 def _durations(
@@ -172,12 +208,16 @@ def _machines(obj: object) -> list[WorkflowStateMachine]:
 def state_and_event_names(
     definitions: Iterable[WorkflowDefinition],
 ) -> tuple[list[str], list[str]]:
-    """Every state and event name of ``definitions``, in definition order, without repeats."""
+    """Every state and event name of ``definitions``, in definition order, without repeats.
+
+    History pseudo-states, never active themselves, and the empty name of eventless
+    transitions, never processed, are left out.
+    """
     states: dict[str, None] = {}
     events: dict[str, None] = {}
     for definition in dict.fromkeys(definitions):
-        states.update(dict.fromkeys(map(str, definition.state_names)))
-        events.update(dict.fromkeys(t.event for t in definition.transitions))
+        states.update(dict.fromkeys(str(s.name) for s in definition.states if not s.is_pseudo))
+        events.update(dict.fromkeys(t.event for t in definition.transitions if t.event))
     return list(states), list(events)
 
 
@@ -192,21 +232,30 @@ def frame_from_columns(
     Args:
         columns: equal-length sequences or arrays. ``timestamp`` holds aware datetimes,
             ISO-8601 text with an offset, or is a tz-aware Series; ``duration`` holds
-            timedeltas or is a ``timedelta64`` array.
+            timedeltas or is a ``timedelta64`` array. The move columns (``exited``,
+            ``entered``, ``configuration``: tuples of state names, see ``MoveColumns``) may
+            be left out: they are then empty tuples, and ``time_in_state`` counts each
+            row's time in its ``from_state`` alone.
         states: state names to use as categories first (visited or not), in this order.
         events: event names to use as categories first.
 
     Raises:
         ValueError: a column is missing or the lengths differ.
     """
-    missing = [name for name in HISTORY_COLUMNS if name not in columns]
+    missing = [name for name in _REQUIRED if name not in columns]
     lengths = {len(columns[name]) for name in HISTORY_COLUMNS if name in columns}
     if missing or len(lengths) > 1:
         raise ValueError(
-            f"history columns must be {list(HISTORY_COLUMNS)} of equal length; "
+            f"history columns must be {list(_REQUIRED)} (and optionally "
+            f"{list(MOVE_COLUMNS)}) of equal length; "
             f"missing {missing}, lengths {sorted(lengths)}"
         )
     state_names = _categories(states, columns["from_state"], columns["to_state"])
+    rows = len(columns["seq"])
+    moves = {
+        name: pd.Series(columns[name] if name in columns else [()] * rows, dtype=object)
+        for name in MOVE_COLUMNS
+    }
     return pd.DataFrame(
         {
             "workflow_id": pd.Series(columns["workflow_id"], dtype="str"),
@@ -220,6 +269,7 @@ def frame_from_columns(
             "event_data": pd.Series(columns["event_data"], dtype=object),
             "duration": pd.Series(pd.TimedeltaIndex(columns["duration"]), dtype=_DURATION),
             "context": pd.Series(columns["context"], dtype=object),
+            **moves,
         }
     )
 

@@ -40,10 +40,18 @@ def to_json(value: object, *, indent: int | None = 2) -> str:
 
 
 def describe(entry: StateHistoryEntry) -> str:
-    """What an entry did, e.g. ``Start: Idle → Running`` or ``note: stayed in Running``."""
+    """What an entry did, e.g. ``Start: Idle → Running`` or ``note: stayed in Running``.
+
+    A statechart step that moved inside ``sm.state`` says what it exited and entered:
+    ``compiled: in Checks, Compiling → Built``.
+    """
     if entry.event == ROLLBACK and isinstance(entry.event_data, dict):
         undone = entry.event_data.get("undone_seq")
         return f"{ROLLBACK} of #{undone}: {entry.from_state} {ARROW} {entry.to_state}"
+    if entry.from_state == entry.to_state and (entry.exited or entry.entered):
+        # a statechart's step inside one state, e.g. one region of a parallel state moving
+        exited, entered = ", ".join(entry.exited) or "-", ", ".join(entry.entered) or "-"
+        return f"{entry.event}: in {entry.to_state}, {exited} {ARROW} {entered}"
     if entry.from_state == entry.to_state:
         return f"{entry.event}: stayed in {entry.to_state}"
     return f"{entry.event}: {entry.from_state} {ARROW} {entry.to_state}"

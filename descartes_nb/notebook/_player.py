@@ -6,8 +6,10 @@ from typing import Any, Final
 
 import ipywidgets
 
+from ..core._history import StateHistoryEntry
 from ..core._machine import WorkflowStateMachine
 from ..core._serialization import SerializedWorkflow
+from ._moves import configuration_before
 from ._panelview import context_html, esc, history_text, step_sentence
 from ._timefmt import plural
 from ._widgets import Refresher, mark, svg_html, with_static_view
@@ -80,6 +82,12 @@ class HistoryPlayer(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         kept = tuple(entries[:step])
         last = kept[-1] if kept else None
         first = entries[0]
+        if last is not None:
+            configuration, memory = last.configuration, last.memory
+        else:  # what the first entry started in (empty for a flat definition: its state)
+            configuration = _before(first)
+            before = self.sm.history.move_before(0)
+            memory = before.memory if before is not None else ()
         return SerializedWorkflow(
             workflow_id=live.workflow_id,
             definition=live.definition,
@@ -93,6 +101,8 @@ class HistoryPlayer(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
             max_history=live.max_history,
             transition_count=last.seq if last else first.seq - 1,
             history=kept,
+            configuration=configuration,
+            memory=memory,
         )
 
     def sentence(self, step: int) -> str:
@@ -140,3 +150,9 @@ class HistoryPlayer(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is unt
         """Stop following the workflow and close the widgets."""
         self._unsubscribe()
         super().close()
+
+
+def _before(entry: StateHistoryEntry) -> frozenset[str]:
+    if not entry.configuration:
+        return frozenset()
+    return configuration_before(entry.configuration, entry.exited, entry.entered)

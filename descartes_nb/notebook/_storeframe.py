@@ -19,9 +19,10 @@ from ..core._jsonvalue import JSONValue
 from ..core._lifecycle import LIFECYCLE
 from ..errors import SerializationError
 from ..recovery import cyclic_gc_paused
-from ..store._codec import parse_context, parse_json, read_time
+from ..store._codec import parse_context, parse_json, parse_names, read_time
 from ..store._reads import HistoryColumns
 from ._frames import DEFINITIONS_ATTR, DefinitionNames, frame_from_columns, state_and_event_names
+from ._moves import MoveColumns, RecordedMove
 
 _NOTHING: Final = object()  # equal to no stored text
 
@@ -107,6 +108,7 @@ def _frame(raw: HistoryColumns, known: Mapping[str, WorkflowDefinition]) -> pd.D
         "event_data": _event_data(raw),
         "duration": _durations(raw.duration_us),
         "context": _contexts(raw),
+        **_moves(raw, known),
     }
     try:
         frame = frame_from_columns(columns, states=states, events=events)
@@ -114,6 +116,76 @@ def _frame(raw: HistoryColumns, known: Mapping[str, WorkflowDefinition]) -> pd.D
         raise SerializationError(f"stored history cannot be read: {exc}") from exc
     frame.attrs[DEFINITIONS_ATTR] = DefinitionNames(raw.definitions)
     return frame
+
+
+def _moves(
+    raw: HistoryColumns, known: Mapping[str, WorkflowDefinition]
+) -> dict[str, list[tuple[str, ...]]]:
+    """The move columns: as stored for statecharts, derived for flat definitions.
+
+    A flat definition's rows store none (NULL): they are derived from its states when the
+    definition is known, else left empty.
+    """
+    moves = MoveColumns()
+    start = 0
+    ids = raw.workflow_id
+    decoded = _StoredMoves()
+    for workflow_id, end in _runs(ids):
+        definition = known.get(raw.definitions.get(workflow_id, ""))
+        rows = slice(start, end)
+        recorded = decoded.rows(raw, rows, workflow_id)
+        moves.extend(
+            definition, raw.from_state[rows], raw.event[rows], raw.to_state[rows], recorded
+        )
+        start = end
+    return {
+        "exited": moves.exited,
+        "entered": moves.entered,
+        "configuration": moves.configuration,
+    }
+
+
+class _StoredMoves:
+    """Decode stored move columns (JSON arrays of names); equal texts are decoded once."""
+
+    __slots__ = ("_names",)
+
+    def __init__(self) -> None:
+        self._names: dict[str, tuple[str, ...]] = {}
+
+    def rows(
+        self, raw: HistoryColumns, rows: slice, workflow_id: str
+    ) -> list[RecordedMove] | None:
+        """The recorded moves of some rows; None when none is stored (a flat definition)."""
+        configurations = raw.configuration[rows]
+        if not any(text is not None for text in configurations):
+            return None
+        columns = zip(
+            raw.exited[rows], raw.entered[rows], configurations, raw.seq[rows], strict=True
+        )
+        return [
+            (
+                self._decode(exited, workflow_id, seq, "exited"),
+                self._decode(entered, workflow_id, seq, "entered"),
+                frozenset(self._decode(configuration, workflow_id, seq, "configuration")),
+            )
+            for exited, entered, configuration, seq in columns
+        ]
+
+    def _decode(self, text: str | None, workflow_id: str, seq: int, name: str) -> tuple[str, ...]:
+        if text is None:
+            return ()
+        found = self._names.get(text)
+        if found is None:
+            where = f"workflow {workflow_id!r} seq {seq} {name}"
+            found = self._names[text] = parse_names(text, where)
+        return found
+
+
+def _runs(ids: Sequence[str]) -> list[tuple[str, int]]:
+    """Each workflow id with the end of its run of rows (rows come in workflow id order)."""
+    ends = [i for i in range(1, len(ids)) if ids[i] != ids[i - 1]]
+    return [(ids[end - 1], end) for end in [*ends, len(ids)]] if ids else []
 
 
 def _known(

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 import ipywidgets
 
+from ..core._definition import DONE_PREFIX
 from ..core._events import FAIL, ROLLBACK, WorkflowEvent
 from ..core._history import StateHistoryEntry
 from ..core._machine import WorkflowStateMachine
@@ -218,8 +219,9 @@ def _set_button(button: ipywidgets.Button, enabled: bool, why_not: str) -> None:
 
 
 def _event_names(sm: WorkflowStateMachine) -> list[str]:
-    names = list(dict.fromkeys(t.event for t in sm.definition.transitions))
-    return [*names, ROLLBACK]
+    """Every event a user may process: the chart's own (eventless, done.state.*) aside."""
+    names = dict.fromkeys(t.event for t in sm.definition.transitions)
+    return [n for n in names if n and not n.startswith(DONE_PREFIX)] + [ROLLBACK]
 
 
 class Dashboard(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped

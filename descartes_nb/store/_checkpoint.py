@@ -11,7 +11,7 @@ from typing import Any, Final
 from ..core._events import RESTORE
 from ..core._serialization import parse_time, time_text
 from ..errors import StoreError
-from ._codec import duration_us, json_text, read_time
+from ._codec import duration_us, json_text, read_time, restore_columns
 from ._reads import workflow_key
 from ._writes import Retention, Transaction, append_next
 
@@ -40,6 +40,14 @@ class Checkpoint:
     seq: int
     state: str
 
+    def __repr__(self) -> str:
+        label = "" if self.label is None else f" {self.label!r}"
+        when = self.created_at.isoformat(sep=" ", timespec="seconds")
+        return (
+            f"<Checkpoint {self.checkpoint_id}{label} of {self.workflow_id!r}: state "
+            f"{self.state!r} at seq {self.seq} (version {self.version}), taken {when}>"
+        )
+
 
 def checkpoint_from_row(row: Sequence[Any]) -> Checkpoint:
     """A checkpoint from its row (``_COLUMNS``; the time as text or a datetime)."""
@@ -61,9 +69,9 @@ def create_checkpoint(
         key = workflow_key(conn, workflow_id)
         checkpoint = conn.execute(
             "INSERT INTO checkpoints (workflow, label, created_at, version, seq, state, "
-            "context, retry_attempts, state_entered_at) SELECT key, ?, ?, version, "
-            "transition_count, state, context, retry_attempts, state_entered_at "
-            "FROM workflows WHERE key = ? RETURNING key",
+            "context, retry_attempts, state_entered_at, configuration, memory) SELECT key, "
+            "?, ?, version, transition_count, state, context, retry_attempts, "
+            "state_entered_at, configuration, memory FROM workflows WHERE key = ? RETURNING key",
             (label, now, key),
         ).fetchall()[0][0]
     return _find(conn, workflow_id, checkpoint)[0]
@@ -87,11 +95,15 @@ def list_checkpoints(conn: sqlite3.Connection, workflow_id: str) -> list[Checkpo
 
 def _find(
     conn: sqlite3.Connection, workflow_id: str, checkpoint: int | str
-) -> tuple[Checkpoint, str, int]:
-    """The checkpoint (by id, or the newest with a label), its context text, retry count."""
+) -> tuple[Checkpoint, str, int, tuple[Any, Any]]:
+    """A checkpoint (by id, or the newest with a label) and what restoring it writes.
+
+    That is its context text, retry count, and configuration and memory texts.
+    """
     by = "c.key = ?2" if isinstance(checkpoint, int) else "c.label = ?2"
     row = conn.execute(
-        f"SELECT {_COLUMNS}, c.context, c.retry_attempts FROM checkpoints AS c "
+        f"SELECT {_COLUMNS}, c.context, c.retry_attempts, c.configuration, c.memory "
+        "FROM checkpoints AS c "
         f"JOIN workflows AS w ON w.key = c.workflow WHERE w.id = ?1 AND {by} "
         "ORDER BY c.key DESC LIMIT 1",
         (workflow_id, checkpoint),
@@ -102,7 +114,7 @@ def _find(
             f"workflow {workflow_id!r} has no checkpoint {checkpoint!r} "
             f"(checkpoints as (id, label): {known})"
         )
-    return checkpoint_from_row(row[:7]), row[7], row[8]
+    return checkpoint_from_row(row[:7]), row[7], row[8], (row[9], row[10])
 
 
 def restore_checkpoint(
@@ -122,10 +134,10 @@ def restore_checkpoint(
         StoreError: it has no such checkpoint.
     """
     with Transaction(conn):
-        found, context, retries = _find(conn, workflow_id, checkpoint)
-        state, count, before, previous = conn.execute(
-            "SELECT w.state, w.transition_count, w.context, coalesce(t.timestamp, w.created_at) "
-            "FROM workflows AS w LEFT JOIN transitions AS t "
+        found, context, retries, (configuration, memory) = _find(conn, workflow_id, checkpoint)
+        state, count, before, previous, current = conn.execute(
+            "SELECT w.state, w.transition_count, w.context, coalesce(t.timestamp, w.created_at), "
+            "w.configuration FROM workflows AS w LEFT JOIN transitions AS t "
             "ON t.workflow = w.key AND t.seq = w.transition_count WHERE w.id = ?",
             (workflow_id,),
         ).fetchone()
@@ -134,6 +146,7 @@ def restore_checkpoint(
         transition = (
             *(count + 1, state, found.state, RESTORE, json_text(data)),
             *(time_text(now), duration_us(duration), context, before),
+            *restore_columns(current, configuration, memory, f"workflow {workflow_id!r}"),
         )
         append_next(conn, workflow_id, transition, retention, retries)
     return found

@@ -3,6 +3,11 @@
 Rows are written the same way to SQLite and PostgreSQL: JSON text, ISO-8601 UTC text times
 (PostgreSQL casts them to ``timestamptz``), durations in whole microseconds. Read back, a time
 is ISO text from SQLite or an aware ``datetime`` from PostgreSQL: both decode here.
+
+A statechart's moves (``exited``, ``entered``, ``configuration``: JSON arrays of state names,
+the configuration sorted) and history memory (a JSON object: history state -> the states it
+remembers, as the JSON form writes it) are NULL when empty: always for a flat definition,
+whose states say it all, so its rows cost no more than they did.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, TypeAlias
 
 from ..core._history import StateHistoryEntry
 from ..core._jsonvalue import MAX_NESTING, JSONValue, to_context, to_json_value
@@ -22,11 +27,14 @@ from ..errors import SerializationError
 # The column order of the rows these functions read and write.
 HEADER_COLUMNS: Final = (
     "id, definition, state, context, version, transition_count, retry_attempts, "
-    "max_history, created_at, updated_at, state_entered_at"
+    "max_history, created_at, updated_at, state_entered_at, configuration, memory"
 )
 TRANSITION_COLUMNS: Final = (
-    "seq, from_state, to_state, event, event_data, timestamp, duration_us, context, context_before"
+    "seq, from_state, to_state, event, event_data, timestamp, duration_us, context, "
+    "context_before, exited, entered, configuration, memory"
 )
+Memory: TypeAlias = tuple[tuple[str, tuple[str, ...]], ...]
+_NO_MOVE_COLUMNS: Final = (None, None, None, None)
 
 _ZERO: Final = timedelta(0)
 _fromisoformat: Final = datetime.fromisoformat
@@ -143,6 +151,113 @@ def transition_row(
         entry.duration // _MICROSECOND,
         context_text,
         before_text,
+        *(move_columns(entry) if entry.configuration else _NO_MOVE_COLUMNS),
+    )
+
+
+def move_columns(entry: StateHistoryEntry) -> tuple[str | None, ...]:
+    """The exited, entered, configuration and memory columns of a statechart's entry."""
+    return (
+        names_text(entry.exited),
+        names_text(entry.entered),
+        configuration_text(entry.configuration),
+        memory_text(entry.memory),
+    )
+
+
+def names_text(names: Sequence[str]) -> str | None:
+    """State names in their order as a JSON array; None (NULL) when there are none."""
+    return json_text(_as_list(names)) if names else None
+
+
+def _as_list(names: Iterable[str]) -> list[JSONValue]:
+    return list(names)
+
+
+_configuration_texts: dict[frozenset[str], str] = {}
+
+
+def configuration_text(configuration: frozenset[str]) -> str | None:
+    """A configuration as a JSON array of its sorted names; None (NULL) when empty.
+
+    Machines share one frozenset per configuration, and few exist per definition: their
+    texts are remembered (a bounded cache), on the path of every change.
+    """
+    if not configuration:
+        return None
+    text = _configuration_texts.get(configuration)
+    if text is None:
+        if len(_configuration_texts) >= _MAX_CACHED:
+            _configuration_texts.clear()
+        text = _configuration_texts[configuration] = json_text(_as_list(sorted(configuration)))
+    return text
+
+
+def memory_text(memory: Memory) -> str | None:
+    """History memory as a JSON object {history state: [states]}; None (NULL) when empty."""
+    if not memory:
+        return None
+    return json_text({history: _as_list(states) for history, states in memory})
+
+
+_MAX_CACHED: Final = 4096
+_configurations: dict[str, frozenset[str]] = {}
+
+
+def parse_names(text: object, where: str) -> tuple[str, ...]:
+    """Parse a column of state names (a JSON array of non-empty texts; NULL: none).
+
+    Raises:
+        SerializationError: not JSON text, or not an array of non-empty texts.
+    """
+    if text is None:
+        return ()
+    return _names(parse_json(text, where), where, text)
+
+
+def _names(value: JSONValue, where: str, text: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise SerializationError(f"{where} must be a JSON array of state names, got {text!r:.80}")
+    return tuple(value)  # type: ignore[arg-type]  # checked: every item is a str
+
+
+def parse_configuration(text: object, where: str) -> frozenset[str]:
+    """Parse a configuration column (``parse_names``); equal texts share one frozenset.
+
+    Whether the states can be active together is checked against the definition, when a
+    machine is rebuilt from them (``core._snapshot.check_snapshot``).
+    """
+    if text is None:
+        return frozenset()
+    found = _configurations.get(text) if isinstance(text, str) else None
+    if found is None:
+        found = frozenset(parse_names(text, where))
+        if not found:
+            raise SerializationError(f"{where} must name at least one state, got {text!r:.80}")
+        if len(_configurations) >= _MAX_CACHED:
+            _configurations.clear()
+        _configurations[text] = found  # type: ignore[index]  # text is a str here
+    return found
+
+
+def parse_memory(text: object, where: str) -> Memory:
+    """Parse a history memory column (a JSON object of arrays of state names; NULL: none).
+
+    Raises:
+        SerializationError: not JSON text, or not an object of arrays of state names.
+    """
+    if text is None:
+        return ()
+    value = parse_json(text, where)
+    if not isinstance(value, dict):
+        raise SerializationError(
+            f"{where} must be a JSON object of history states, got {text!r:.80}"
+        )
+    return tuple(
+        sorted(
+            (history, _names(states, f"{where} {history!r}", text))
+            for history, states in value.items()
+        )
     )
 
 
@@ -161,7 +276,7 @@ def entries_from_rows(
     entries: list[StateHistoryEntry] = []
     last_seq, last_text, last_context = _start_from(previous, where)
     for row in rows:
-        seq, from_state, to_state, event, data, stamp, duration, text, before = row
+        (seq, from_state, to_state, event, data, stamp, duration, text, before) = row[:9]
         _check_types(row, where)
         if last_context is not None and text == last_text:
             context = last_context
@@ -176,21 +291,52 @@ def entries_from_rows(
                 f"{where} seq {seq}: context_before is NULL but the row before it "
                 f"(seq {seq - 1}) is missing"
             )
-        entries.append(
-            StateHistoryEntry(
-                seq,
-                from_state,
-                to_state,
-                event,
-                None if data is None else _parse_data(data, f"{where} seq {seq} event_data"),
-                _row_time(stamp, where, seq),
-                duration * _MICROSECOND,
-                context,
-                context_before,
-            )
+        entry = StateHistoryEntry(
+            seq,
+            from_state,
+            to_state,
+            event,
+            None if data is None else _parse_data(data, f"{where} seq {seq} event_data"),
+            _row_time(stamp, where, seq),
+            duration * _MICROSECOND,
+            context,
+            context_before,
         )
+        if row[11] is not None or row[9] is not None or row[10] is not None or row[12] is not None:
+            entry = entry._replace(**_move(row[9:], f"{where} seq {seq}"))  # a statechart's
+        entries.append(entry)
         last_seq, last_text, last_context = seq, text, context
     return entries
+
+
+def _move(columns: Sequence[Any], where: str) -> dict[str, Any]:
+    """Decode the exited, entered, configuration and memory columns of a row."""
+    exited, entered, configuration, memory = columns
+    return {
+        "exited": parse_names(exited, f"{where} exited"),
+        "entered": parse_names(entered, f"{where} entered"),
+        "configuration": parse_configuration(configuration, f"{where} configuration"),
+        "memory": parse_memory(memory, f"{where} memory"),
+    }
+
+
+def restore_columns(
+    configuration: object, to_configuration: object, to_memory: object, where: str
+) -> tuple[Any, ...]:
+    """The move columns of a restore: from one stored configuration to another (texts).
+
+    A flat workflow's are NULL. Without its definition a store cannot order the states
+    exited and entered as a machine does: they are listed by name.
+
+    Raises:
+        SerializationError: a stored configuration is unreadable.
+    """
+    if to_configuration is None:
+        return _NO_MOVE_COLUMNS
+    before = parse_configuration(configuration, f"{where} configuration")
+    after = parse_configuration(to_configuration, f"{where} checkpoint configuration")
+    exited, entered = sorted(before - after), sorted(after - before)
+    return (names_text(exited), names_text(entered), to_configuration, to_memory)
 
 
 def _parse_data(text: object, where: str) -> JSONValue:
@@ -198,7 +344,7 @@ def _parse_data(text: object, where: str) -> JSONValue:
 
 
 def _check_types(row: Sequence[Any], where: str) -> None:
-    seq, from_state, to_state, event, _data, _stamp, duration, _text, _before = row
+    seq, from_state, to_state, event, duration = row[0], row[1], row[2], row[3], row[6]
     if type(seq) is not int or type(duration) is not int:
         raise SerializationError(f"{where} seq {seq!r}: seq and duration_us must be integers")
     if type(from_state) is not str or type(to_state) is not str or type(event) is not str:
@@ -236,7 +382,8 @@ def workflow_from_row(
     Raises:
         SerializationError: a column has the wrong type or holds unreadable JSON or times.
     """
-    (wid, definition, state, context, version, count, retries, max_history, *times) = row
+    (wid, definition, state, context, version, count, retries, max_history, *rest) = row
+    *times, configuration, memory = rest
     where = f"workflow {wid!r}"
     for name, value in (("definition", definition), ("state", state)):
         if type(value) is not str:
@@ -266,6 +413,8 @@ def workflow_from_row(
         max_history=max_history,
         transition_count=count,
         history=tuple(history),
+        configuration=parse_configuration(configuration, f"{where} configuration"),
+        memory=parse_memory(memory, f"{where} memory"),
     )
 
 
@@ -286,6 +435,8 @@ def header_row(sw: SerializedWorkflow | WorkflowChange, context_text: str) -> tu
         *(sw.workflow_id, sw.definition, str(sw.state), context_text, sw.version),
         *(sw.transition_count, sw.retry_attempts, sw.max_history),
         *(time_text(sw.created_at), time_text(sw.updated_at), time_text(sw.state_entered_at)),
+        configuration_text(sw.configuration),
+        memory_text(sw.memory),
     )
 
 

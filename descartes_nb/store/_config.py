@@ -25,12 +25,12 @@ class StateStoreConfig:
         history_limit: keep at most this many transitions per workflow (None: all).
         history_max_age: drop transitions older than this, measured back from each
             workflow's newest one, which always stays (None: keep them).
-        synchronous: SQLite's ``PRAGMA synchronous``. ``NORMAL`` (the default) survives any
+        synchronous: SQLite only: its ``PRAGMA synchronous``. ``NORMAL`` (the default) survives any
             crash of the process; ``FULL`` also survives a power cut, at a cost per commit.
         busy_timeout: how long a write waits for another connection's lock before failing
             (PostgreSQL: ``lock_timeout``).
         max_batch: the most changes one group commit puts in a transaction.
-        loop_commits: commit changes on the event loop's thread, through a second
+        loop_commits: SQLite only: commit changes on the event loop's thread, through a second
             connection that never waits for a lock, when commits need no fsync
             (``synchronous`` OFF or NORMAL): such a commit is several times cheaper than
             a round trip to the connection's thread (bench/README.md). A change that finds
@@ -38,7 +38,8 @@ class StateStoreConfig:
             every write runs on the connection's thread.
         statement_timeout: PostgreSQL only: the server cancels a statement that runs
             longer (None: the server's setting).
-        pool_size: PostgreSQL only: the most connections the store opens at once.
+        pool_size: PostgreSQL only: the most connections the store opens at once, and so
+            the most group-commit transactions under way at once.
     """
 
     history_limit: int | None = None

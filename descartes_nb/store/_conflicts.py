@@ -58,7 +58,7 @@ def why_not_continued(stored: Sequence[Any], header: tuple[Any, ...]) -> str | N
     times and context as the text ``header`` (``HEADER_COLUMNS``) holds them.
     """
     _, version, state, count, created_at, context = stored
-    _, _, new_state, new_context, new_version, new_count, _, _, new_created_at, _, _ = header
+    _, _, new_state, new_context, new_version, new_count, _, _, new_created_at, *_ = header
     if new_created_at != created_at:
         return (
             f"and this machine is another workflow with the same id (created at {new_created_at})"

@@ -1,12 +1,20 @@
-"""The store's aiosqlite connection and its thread: open, close, run functions on it."""
+"""The store's aiosqlite connection and its thread: open, close, run functions on it.
+
+Through aiosqlite's public API only. A whole function runs on the connection's thread in one
+round trip: ``aiosqlite.connect`` hands its keyword arguments to ``sqlite3.connect``, whose
+``factory`` makes the connection a ``_Connection``; its ``execute``, which aiosqlite's
+``execute`` calls on the thread, runs the function when given ``_RUN`` (one statement per
+round trip would cost three to four times as much per transaction: bench/README.md).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import aiosqlite
 
@@ -73,12 +81,11 @@ class ConnectionThread:
         """Open ``target`` (a path, or a URI when read-only) and run ``configure`` on it."""
         seconds = self._config.busy_timeout.total_seconds()
         db = _connect_as_daemon(target, seconds, uri=self._read_only)
+        before = set(threading.enumerate())
         try:
             await db
         except sqlite3.Error as exc:
-            # aiosqlite stops its thread without waiting for it; wait here, or the thread
-            # may report to an event loop that has closed by then.
-            await asyncio.to_thread(db._thread.join)
+            await _wait_for_threads(set(threading.enumerate()) - before)
             raise self.translate(exc, "opening") from exc
         self._db = db
         try:
@@ -117,11 +124,11 @@ class ConnectionThread:
             )
         self._in_flight += 1
         try:
-            # One thread round trip for the whole function. aiosqlite's public methods
-            # take one per statement, which would cost three to four times as much per
-            # transaction; _execute is what they all use underneath.
-            box: list[_T] = await db._execute(_boxed, fn, db._conn, *args)  # type: ignore[no-untyped-call]
-            return box.pop()
+            # One thread round trip for the whole function (see the module docstring).
+            job = _Job(fn, args)
+            await db.execute(_RUN, job)  # a _Job where parameters go: see _Connection
+            result: _T = job.take()
+            return result
         except sqlite3.Error as exc:
             raise self.translate(exc, doing) from exc
         except UnicodeEncodeError as exc:  # a name with a lone surrogate, given to SQLite
@@ -149,7 +156,11 @@ def _connect_as_daemon(path: str, seconds: float, *, uri: bool) -> aiosqlite.Con
 
     def make() -> None:
         try:
-            made.append(aiosqlite.connect(path, isolation_level=None, timeout=seconds, uri=uri))
+            made.append(
+                aiosqlite.connect(
+                    path, isolation_level=None, timeout=seconds, uri=uri, factory=_Connection
+                )
+            )
         except BaseException as exc:  # handed to the caller's thread, raised there
             made.append(exc)
 
@@ -161,6 +172,56 @@ def _connect_as_daemon(path: str, seconds: float, *, uri: bool) -> aiosqlite.Con
     return made[0]
 
 
-def _boxed(fn: Callable[..., _T], conn: sqlite3.Connection, *args: Any) -> list[_T]:
-    """``[fn(conn, *args)]``, on the connection's thread (see ``ConnectionThread.run``)."""
-    return [fn(conn, *args)]
+_THREAD_WAIT: Final = 2.0  # seconds
+
+
+async def _wait_for_threads(started: set[threading.Thread]) -> None:
+    """Wait (up to ``_THREAD_WAIT``) until the daemon threads ``started`` have ended.
+
+    After a failed connect aiosqlite stops its thread without waiting for it, and the
+    thread must not outlive the event loop it reports to. Only daemon threads can be ours
+    (see ``_connect_as_daemon``); one of another store opened meanwhile is waited for in
+    vain, but only that long.
+    """
+    waiting = [thread for thread in started if thread.daemon]
+    if waiting:
+        await asyncio.to_thread(_join, waiting, _THREAD_WAIT)
+
+
+def _join(threads: list[threading.Thread], seconds: float) -> None:
+    """Join ``threads``, all of them within ``seconds`` (a blocking call: on a worker thread)."""
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+# Runs a function on the connection's thread (see the module docstring). A comment, so that
+# a connection that is not a ``_Connection`` runs nothing.
+_RUN: Final = "-- descartes_nb: run a function on the connection's thread"
+
+
+class _Job:
+    """A function to run on the connection's thread, and its result once it ran."""
+
+    __slots__ = ("args", "fn", "result")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn = fn
+        self.args = args
+        self.result: list[Any] = []
+
+    def take(self) -> Any:
+        """The result, emptied here: a million rows read are not held until the next job."""
+        return self.result.pop()
+
+
+class _Connection(sqlite3.Connection):
+    """A sqlite3 connection that runs a ``_Job`` when aiosqlite executes ``_RUN`` on it."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        """Run the job given with ``_RUN`` (on the connection's thread), else the statement."""
+        if sql is _RUN:
+            job: _Job = parameters
+            job.result.append(job.fn(self, *job.args))
+            return self.cursor()
+        return super().execute(sql, parameters)

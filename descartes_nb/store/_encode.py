@@ -9,7 +9,7 @@ from typing import Final, NamedTuple
 from ..core._jsonvalue import JSONValue
 from ..core._ports import WorkflowChange
 from ..core._serialization import time_text
-from ._codec import check_names, json_text, transition_row
+from ._codec import check_names, configuration_text, json_text, memory_text, transition_row
 from ._timerrows import timer_rows
 from ._writes import EncodedChange
 
@@ -80,6 +80,11 @@ class ChangeEncoder:
         else:
             check_names(wid, state)
         entered = change.state_entered_at
+        if transition is not None:  # the entry's configuration and memory are the header's
+            configuration, memory = transition[11], transition[12]
+        else:
+            configuration = configuration_text(change.configuration)
+            memory = memory_text(change.memory)
         header = (
             wid,
             change.definition,
@@ -92,6 +97,8 @@ class ChangeEncoder:
             known.created_text,
             now_text,
             now_text if entered is now else time_text(entered),
+            configuration,
+            memory,
         )
         timers = None if change.timers is None else timer_rows(change.timers)
         return EncodedChange(wid, change.version, header, transition, timers)

@@ -9,13 +9,15 @@ processed exactly once, and workers on one file take turns without a coordinator
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from datetime import datetime
 from typing import Final
 
 from ..core._jsonvalue import JSONValue
 from ..core._ports import WorkflowChange
-from ..core._serialization import SerializedWorkflow, time_text
+from ..core._serialization import SerializedWorkflow, parse_time, time_text
 from ..errors import SerializationError, WorkflowNotFoundError
 from ._codec import parse_json
 from ._config import StateStoreConfig
@@ -140,6 +142,12 @@ def release(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
+def next_due(conn: sqlite3.Connection) -> str | None:
+    """The due time of the earliest timer (ISO text), or None."""
+    due: str | None = conn.execute("SELECT min(due_at) FROM timers").fetchone()[0]
+    return due
+
+
 def has_work(conn: sqlite3.Connection, now: str) -> bool:
     """Whether a timer is due or an event pending (a read: no lock taken)."""
     row = conn.execute(
@@ -196,3 +204,14 @@ class SqliteClaims:
     async def release(self) -> None:
         """Roll the claim back: the item stays pending."""
         await self._connection.run("releasing a claim", release)
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest stored timer is due (None: there is none)."""
+        text = await self._connection.run("reading the next timer", next_due)
+        return None if text is None else parse_time(text, "timers.due_at")
+
+    @staticmethod
+    async def idle(seconds: float, stop: asyncio.Event) -> None:
+        """Wait ``seconds``, or until ``stop`` is set."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)

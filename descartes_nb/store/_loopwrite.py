@@ -44,9 +44,9 @@ def open_loop_connection(
     conn = sqlite3.connect(path, isolation_level=None, timeout=0, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA synchronous = {config.synchronous}")
-        # No foreign key checks (a lookup per row): this connection only writes changes,
-        # whose transitions point at the workflow row the same transaction just updated.
-        conn.execute("PRAGMA foreign_keys = OFF")
+        # The same constraints as the connection's thread: whichever path writes a change,
+        # its transition must point at a stored workflow.
+        conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA wal_autocheckpoint = {_SAFETY_PAGES}")
     except BaseException:
         conn.close()
@@ -139,7 +139,7 @@ class LoopCommits:
 
 
 class ChangeWrites:
-    """How group commit writes changes: on the loop's connection if it can, else on the thread.
+    """SQLite's ``ChangeWriter``: on the loop's connection if it can, else on the thread.
 
     A separate object so that group commit holds no reference back to the store (an unclosed
     store must go as soon as it is dropped; see ``SqliteWorkflowStore.__del__``).
@@ -152,12 +152,18 @@ class ChangeWrites:
         self.retention = retention
         self.loop_commits: LoopCommits | None = None  # set while open
 
-    async def write_batch(
+    async def write_together(
         self, changes: Sequence[writes.EncodedChange]
-    ) -> list[StoreError | None]:
-        """Write ``changes`` on the connection's thread (see ``writes.write_batch``)."""
+    ) -> list[StoreError | None] | None:
+        """Write ``changes`` on the connection's thread (see ``writes.write_together``)."""
         return await self.connection.run(
-            "writing changes", writes.write_batch, changes, self.retention
+            "writing changes", writes.write_together, changes, self.retention
+        )
+
+    async def write_alone(self, change: writes.EncodedChange) -> StoreError | None:
+        """Write one change on the connection's thread (see ``writes.write_alone``)."""
+        return await self.connection.run(
+            "writing a change", writes.write_alone, change, self.retention
         )
 
     def write_now(self, changes: Sequence[writes.EncodedChange]) -> list[StoreError | None] | None:

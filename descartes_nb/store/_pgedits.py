@@ -14,16 +14,17 @@ from ..core._events import RESTORE
 from ..core._serialization import time_text
 from ..errors import ConcurrentModificationError, StoreError
 from ._checkpoint import Checkpoint, checkpoint_from_row
-from ._codec import duration_us, json_text
+from ._codec import duration_us, json_text, restore_columns
 from ._pgreads import not_found, workflow_key
 from ._pgschema import Connection
-from ._pgwrites import INSERT_TRANSITION, retain
+from ._pgwrites import INSERT_TRANSITION, notify_entries, retain
 from ._writes import Retention
 
 _COLUMNS: Final = "c.key, w.id, c.label, c.created_at, c.version, c.seq, c.state"
 _LOCK: Final = (
     "SELECT w.key, w.version, w.transition_count, w.state, w.context::text, "
-    "coalesce(t.timestamp, w.created_at), t.context::text FROM workflows AS w "
+    "coalesce(t.timestamp, w.created_at), t.context::text, w.configuration::text "
+    "FROM workflows AS w "
     "LEFT JOIN transitions AS t ON t.workflow = w.key AND t.seq = w.transition_count "
     "WHERE w.id = $1 FOR UPDATE OF w"
 )
@@ -67,20 +68,21 @@ async def _append(
     retention: Retention,
     retry_attempts: int | None,
 ) -> None:
-    key, version, count, state, _context, _stamp, newest_context = locked
-    seq, from_state, to_state, _event, _data, stamp, _us, context, before = transition
+    key, version, count, state, _context, _stamp, newest_context, _configuration = locked
+    seq, from_state, to_state, _event, _data, stamp, _us, context, before, *move = transition
     if seq != count + 1 or from_state != state:
         raise ConcurrentModificationError(
             f"entry seq {seq} from {from_state!r} does not continue workflow {workflow_id!r}, "
             f"stored at seq {count} in state {state!r}; nothing was written"
         )
     if newest_context is not None and newest_context == before:
-        transition = (*transition[:8], None)
+        transition = (*transition[:8], None, *move)
     await conn.execute(
         "UPDATE workflows SET state = $1, context = $2::text::json, version = $3, "
         "transition_count = $4, retry_attempts = coalesce($5, retry_attempts), "
         "updated_at = $6::text::timestamptz, state_entered_at = CASE WHEN state = $1 "
-        "THEN state_entered_at ELSE $6::text::timestamptz END WHERE key = $7",
+        "THEN state_entered_at ELSE $6::text::timestamptz END, "
+        "configuration = $8::text::json, memory = $9::text::json WHERE key = $7",
         to_state,
         context,
         version + 1,
@@ -88,9 +90,12 @@ async def _append(
         retry_attempts,
         stamp,
         key,
+        move[2],
+        move[3],
     )
     await conn.execute(INSERT_TRANSITION, key, *transition)
     await retain(conn, [(key, seq, stamp)], retention)
+    await notify_entries(conn, key, [transition], version + 1)
 
 
 async def delete_workflow(conn: Connection, workflow_id: str) -> None:
@@ -119,10 +124,10 @@ async def create_checkpoint(
         key = (await _lock(conn, workflow_id))[0]
         row = await conn.fetchrow(
             "INSERT INTO checkpoints (workflow, label, created_at, version, seq, state, "
-            "context, retry_attempts, state_entered_at) SELECT key, $1, $2::text::timestamptz, "
-            "version, transition_count, state, context, retry_attempts, state_entered_at "
-            "FROM workflows WHERE key = $3 RETURNING key, $4::text, label, created_at, "
-            "version, seq, state",
+            "context, retry_attempts, state_entered_at, configuration, memory) SELECT key, $1, "
+            "$2::text::timestamptz, version, transition_count, state, context, retry_attempts, "
+            "state_entered_at, configuration, memory FROM workflows WHERE key = $3 "
+            "RETURNING key, $4::text, label, created_at, version, seq, state",
             label,
             now,
             key,
@@ -149,11 +154,15 @@ async def list_checkpoints(conn: Connection, workflow_id: str) -> list[Checkpoin
 
 async def _find(
     conn: Connection, workflow_id: str, checkpoint: int | str
-) -> tuple[Checkpoint, str, int]:
-    """The checkpoint (by id, or the newest with a label), its context text, retry count."""
+) -> tuple[Checkpoint, str, int, tuple[Any, Any]]:
+    """A checkpoint (by id, or the newest with a label) and what restoring it writes.
+
+    That is its context text, retry count, and configuration and memory texts.
+    """
     by = "c.key = $2::bigint" if isinstance(checkpoint, int) else "c.label = $2::text"
     row = await conn.fetchrow(
-        f"SELECT {_COLUMNS}, c.context::text, c.retry_attempts FROM checkpoints AS c "
+        f"SELECT {_COLUMNS}, c.context::text, c.retry_attempts, c.configuration::text, "
+        "c.memory::text FROM checkpoints AS c "
         f"JOIN workflows AS w ON w.key = c.workflow WHERE w.id = $1 AND {by} "
         "ORDER BY c.key DESC LIMIT 1",
         workflow_id,
@@ -165,7 +174,7 @@ async def _find(
             f"workflow {workflow_id!r} has no checkpoint {checkpoint!r} "
             f"(checkpoints as (id, label): {known})"
         )
-    return checkpoint_from_row(row[:7]), row[7], row[8]
+    return checkpoint_from_row(row[:7]), row[7], row[8], (row[9], row[10])
 
 
 async def restore_checkpoint(
@@ -183,12 +192,15 @@ async def restore_checkpoint(
     """
     async with conn.transaction():
         locked = await _lock(conn, workflow_id)
-        found, context, retries = await _find(conn, workflow_id, checkpoint)
-        _key, _version, count, state, before, previous, _newest = locked
+        found, context, retries, (configuration, memory) = await _find(
+            conn, workflow_id, checkpoint
+        )
+        _key, _version, count, state, before, previous, _newest, current = locked
         data = {"checkpoint": found.checkpoint_id, "label": found.label, "seq": found.seq}
         transition = (
             *(count + 1, state, found.state, RESTORE, json_text(data)),
             *(time_text(now), duration_us(now - previous), context, before),
+            *restore_columns(current, configuration, memory, f"workflow {workflow_id!r}"),
         )
         await _append(conn, workflow_id, locked, transition, retention, retries)
     return found

@@ -38,7 +38,12 @@ def is_translatable(exc: BaseException) -> bool:
     """Whether ``exc`` comes from the driver or the network (not from our own checks)."""
     if isinstance(exc, StateMachineError):
         return False
-    driver = (asyncpg.PostgresError, asyncpg.InterfaceError, UnicodeEncodeError)
+    driver = (
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,  # a protocol error, a stale schema cache
+        UnicodeEncodeError,
+    )
     return isinstance(exc, driver + CONNECTION_ERRORS)
 
 

@@ -54,8 +54,19 @@ def _milliseconds(value: timedelta | None) -> str:
     return "0" if value is None else str(int(value.total_seconds() * 1000))
 
 
+def server_settings(config: StateStoreConfig, *, read_only: bool) -> dict[str, str]:
+    """The session settings of every connection a store makes."""
+    return {
+        "lock_timeout": _milliseconds(config.busy_timeout),
+        "statement_timeout": _milliseconds(config.statement_timeout),
+        "default_transaction_read_only": "on" if read_only else "off",
+    }
+
+
 class Pool:
     """An asyncpg pool that translates every failure, and reconnects after a lost connection.
+
+    It is also the committer's ``ChangeWriter`` for PostgreSQL.
 
     It holds nothing that refers back to the store, so that an unclosed store can go as soon
     as it is dropped (see ``PostgresWorkflowStore.__del__``).
@@ -99,11 +110,7 @@ class Pool:
                 "PostgresWorkflowStore needs asyncpg: pip install 'descartes-nb[postgres]'"
             ) from exc
         self._failures = importlib.import_module("descartes_nb.store._pgfailures")
-        settings = {
-            "lock_timeout": _milliseconds(self._config.busy_timeout),
-            "statement_timeout": _milliseconds(self._config.statement_timeout),
-            "default_transaction_read_only": "on" if self._read_only else "off",
-        }
+        settings = server_settings(self._config, read_only=self._read_only)
         create = self._asyncpg.create_pool
         pool = await self._translated(
             "connecting",
@@ -164,9 +171,17 @@ class Pool:
                 exc, self.where, doing, self._config.busy_timeout, read_only=self._read_only
             ) from exc
 
-    async def write_batch(self, changes: Sequence[EncodedChange]) -> list[StoreError | None]:
-        """Write ``changes`` in one transaction (see ``_pgwrites.write_batch``)."""
-        return await self.run("writing changes", pgwrites.write_batch, changes, self.retention)
+    # -- the committer's ChangeWriter ----------------------------------------------------
+
+    async def write_together(
+        self, changes: Sequence[EncodedChange]
+    ) -> list[StoreError | None] | None:
+        """Write ``changes`` in one transaction (see ``_pgwrites.write_together``)."""
+        return await self.run("writing changes", pgwrites.write_together, changes, self.retention)
+
+    async def write_alone(self, change: EncodedChange) -> StoreError | None:
+        """Write one change in its own transaction (see ``_pgwrites.write_alone``)."""
+        return await self.run("writing a change", pgwrites.write_alone, change, self.retention)
 
     @staticmethod
     def write_now(_changes: Sequence[EncodedChange]) -> None:

@@ -36,7 +36,8 @@ _BY_ID: Final = 'ORDER BY id COLLATE "C"'
 _HEADERS: Final = f"SELECT id, definition FROM workflows AS w WHERE {_CHOSEN} {_BY_ID}"
 _COLUMNS: Final = (
     "SELECT w.id, t.seq, t.timestamp, t.from_state, t.to_state, t.event, t.event_data, "
-    "t.duration_us, t.context FROM workflows AS w JOIN transitions AS t ON t.workflow = w.key "
+    "t.duration_us, t.context, t.exited, t.entered, t.configuration "
+    "FROM workflows AS w JOIN transitions AS t ON t.workflow = w.key "
     f"WHERE ({_CHOSEN}) AND ($2::timestamptz IS NULL OR t.timestamp >= $2::timestamptz) "
     'ORDER BY w.id COLLATE "C", t.seq'
 )
@@ -76,10 +77,15 @@ async def read_workflow(conn: Connection, workflow_id: str) -> SerializedWorkflo
         SerializationError: a stored value is unreadable.
     """
     async with snapshot(conn):
-        row = await conn.fetchrow(f"{_HEADER} WHERE id = $1", workflow_id)
-        if row is None:
-            raise await not_found(conn, workflow_id)
-        rows = await conn.fetch(f"{_WINDOWS} WHERE w.key = $1 ORDER BY t.seq", row[0])
+        return await read_workflow_in(conn, workflow_id)
+
+
+async def read_workflow_in(conn: Connection, workflow_id: str) -> SerializedWorkflow:
+    """``read_workflow`` inside the caller's transaction."""
+    row = await conn.fetchrow(f"{_HEADER} WHERE id = $1", workflow_id)
+    if row is None:
+        raise await not_found(conn, workflow_id)
+    rows = await conn.fetch(f"{_WINDOWS} WHERE w.key = $1 ORDER BY t.seq", row[0])
     found = workflow_or_error(tuple(row), [tuple(r)[1:] for r in rows])
     if isinstance(found, Exception):
         raise found
@@ -143,7 +149,7 @@ async def read_history_columns(
             if workflow_id not in definitions:
                 raise await not_found(conn, workflow_id)
         rows = await conn.fetch(_COLUMNS, chosen, since)
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 9
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 12
     return HistoryColumns(definitions, *columns)
 
 

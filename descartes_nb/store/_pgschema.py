@@ -70,6 +70,61 @@ MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             """,
         ),
     ),
+    (
+        "durable timers and the inbox of sent events",
+        (
+            """
+            CREATE TABLE timers (
+                key        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                workflow   bigint NOT NULL REFERENCES workflows (key) ON DELETE CASCADE,
+                event      text NOT NULL,               -- Timeout or Retry
+                event_data json,
+                due_at     timestamptz NOT NULL,
+                version    bigint NOT NULL              -- valid while the workflow is at it
+            )
+            """,
+            "CREATE INDEX timers_due ON timers (due_at)",
+            "CREATE INDEX timers_workflow ON timers (workflow)",
+            """
+            CREATE TABLE inbox (
+                key        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- order sent
+                workflow   text NOT NULL,               -- the workflow id (may not exist)
+                event      text NOT NULL,
+                event_data json,
+                sent_at    timestamptz NOT NULL,
+                done_at    timestamptz,                 -- NULL while pending
+                seq        bigint,                      -- the history entry it produced
+                error      text,                        -- the refusal's class name
+                message    text                         -- and its message
+            )
+            """,
+            "CREATE INDEX inbox_pending ON inbox (key) WHERE done_at IS NULL",
+            "CREATE INDEX inbox_workflow ON inbox (workflow, key) WHERE done_at IS NULL",
+        ),
+    ),
+    (
+        "statecharts: configurations, moves and history memory",
+        (
+            # NULL in each for a flat definition (its state says it) and for empty values.
+            # configuration: JSON array of every active state, sorted; memory: JSON object
+            # {history state: [remembered states]}; exited, entered: JSON arrays, in order.
+            # json as for contexts: the text as the codec wrote it, no parse on write (and
+            # text[] cannot travel through the unnest of a batch: arrays of arrays flatten).
+            "ALTER TABLE workflows ADD COLUMN configuration json, ADD COLUMN memory json",
+            """
+            ALTER TABLE transitions ADD COLUMN exited json, ADD COLUMN entered json,
+                ADD COLUMN configuration json, ADD COLUMN memory json
+            """,
+            "ALTER TABLE checkpoints ADD COLUMN configuration json, ADD COLUMN memory json",
+            """
+            CREATE OR REPLACE VIEW history AS
+            SELECT w.id AS workflow_id, t.seq, t.from_state, t.to_state, t.event,
+                   t.event_data, t.timestamp, t.duration_us, t.context,
+                   t.exited, t.entered, t.configuration
+            FROM transitions AS t JOIN workflows AS w ON w.key = t.workflow
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -146,7 +201,7 @@ async def check_schema(conn: Connection, where: str) -> None:
         )
     if version > SCHEMA_VERSION:
         raise _newer(version, where)
-    if version < SCHEMA_VERSION:  # pragma: no cover - SCHEMA_VERSION 1 has no older one
+    if version < SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{where} has schema version {version}, older than this descartes_nb reads "
             f"({SCHEMA_VERSION}); open it once for writing to migrate it"
@@ -158,7 +213,7 @@ async def _check_free(conn: Connection, where: str) -> None:
     taken = await conn.fetch(
         "SELECT c.relname FROM pg_class AS c WHERE c.relname = ANY($1::text[]) "
         "AND c.relnamespace = current_schema()::regnamespace ORDER BY c.relname",
-        ["checkpoints", "history", "transitions", "workflows"],
+        ["checkpoints", "history", "inbox", "timers", "transitions", "workflows"],
     )
     if taken:
         names = [row[0] for row in taken]

@@ -16,6 +16,7 @@ from ..errors import StoreError
 from ._codec import HEADER_COLUMNS, TRANSITION_COLUMNS, transition_rows
 from ._conflicts import already_stored, conflict
 from ._pgschema import Connection
+from ._timerrows import Timers
 from ._wholewrite import continuation
 from ._writes import EncodedChange, Retention
 
@@ -23,15 +24,36 @@ logger = logging.getLogger(__name__)
 
 _HEADER_VALUES: Final = (
     "$1, $2, $3, $4::text::json, $5, $6, $7, $8, "
-    "$9::text::timestamptz, $10::text::timestamptz, $11::text::timestamptz"
+    "$9::text::timestamptz, $10::text::timestamptz, $11::text::timestamptz, "
+    "$12::text::json, $13::text::json"
 )
 _TRANSITION_VALUES: Final = (
     "$1, $2, $3, $4, $5, $6::text::json, $7::text::timestamptz, $8, $9::text::json, "
-    "$10::text::json"
+    "$10::text::json, $11::text::json, $12::text::json, $13::text::json, $14::text::json"
 )
 INSERT_TRANSITION: Final = (
     f"INSERT INTO transitions (workflow, {TRANSITION_COLUMNS}) VALUES ({_TRANSITION_VALUES})"
 )
+# The durable timers a batch writes: those of each change that carries timers ($28 lists
+# them by place in the batch) replace its workflow's, at its version. The statement sees
+# the table as it was before it, so the old rows go and the new ones stay.
+TIMERS_CTE: Final = """dropped AS (
+    DELETE FROM timers AS x USING done WHERE x.workflow = done.key AND done.n = ANY($28::bigint[])
+), armed AS (
+    INSERT INTO timers (workflow, event, event_data, due_at, version)
+    SELECT done.key, a.event, a.event_data::json, a.due_at::timestamptz, c.version
+    FROM unnest($29::bigint[], $30::text[], $31::text[], $32::text[])
+        AS a (n, event, event_data, due_at)
+    JOIN done ON done.n = a.n JOIN c ON c.n = a.n
+)"""
+# What ``changes()`` followers hear of each history entry, sent in the writing transaction
+# (so on its commit): [id, seq, version, state, event] as JSON, or [null, key, seq, version]
+# when that would not fit in a notice (8000 bytes), for the follower to read the entry.
+CHANGES_CHANNEL: Final = "descartes_nb_changes"
+CHANGE_NOTICE: Final = f"""CASE WHEN t.seq IS NOT NULL THEN pg_notify('{CHANGES_CHANNEL}', CASE
+    WHEN octet_length(c.id) + octet_length(c.state) + octet_length(t.event) < 7000
+    THEN json_build_array(c.id, t.seq, c.version, c.state, t.event)::text
+    ELSE json_build_array(NULL, done.key, t.seq, c.version)::text END) END"""
 # A batch of changes in one statement, so one round trip and one transaction. A change
 # updates its workflow row if that is at the version before it (the optimistic lock), or
 # adds it if it is the first (version 1) and no row has its id; its transition goes in
@@ -40,13 +62,14 @@ _BATCH: Final = f"""
 WITH c AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
                          $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[],
-                         $11::text[])
+                         $11::text[], $12::text[], $13::text[])
     WITH ORDINALITY AS c ({HEADER_COLUMNS}, n)
 ), updated AS (
     UPDATE workflows AS w SET state = c.state, context = c.context::json,
         version = c.version, transition_count = c.transition_count,
         retry_attempts = c.retry_attempts, max_history = c.max_history,
-        updated_at = c.updated_at::timestamptz, state_entered_at = c.state_entered_at::timestamptz
+        updated_at = c.updated_at::timestamptz, state_entered_at = c.state_entered_at::timestamptz,
+        configuration = c.configuration::json, memory = c.memory::json
     FROM c WHERE w.id = c.id AND w.version = c.version - 1
     RETURNING w.key, c.n
 ), first AS (
@@ -55,23 +78,27 @@ WITH c AS (
     INSERT INTO workflows ({HEADER_COLUMNS})
     SELECT id, definition, state, context::json, version, transition_count, retry_attempts,
         max_history, created_at::timestamptz, updated_at::timestamptz,
-        state_entered_at::timestamptz
+        state_entered_at::timestamptz, configuration::json, memory::json
     FROM first ORDER BY n
     ON CONFLICT (id) DO NOTHING
     RETURNING key, id
 ), done AS (
     SELECT key, n FROM updated
     UNION ALL SELECT inserted.key, first.n FROM inserted JOIN first USING (id)
+), t AS (
+    SELECT * FROM unnest($14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::text[],
+                         $19::text[], $20::text[], $21::bigint[], $22::text[], $23::text[],
+                         $24::text[], $25::text[], $26::text[], $27::text[])
+        AS t (n, {TRANSITION_COLUMNS})
 ), moved AS (
     INSERT INTO transitions (workflow, {TRANSITION_COLUMNS})
     SELECT done.key, t.seq, t.from_state, t.to_state, t.event, t.event_data::json,
-        t.timestamp::timestamptz, t.duration_us, t.context::json, t.context_before::json
-    FROM unnest($12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::text[],
-                $17::text[], $18::text[], $19::bigint[], $20::text[], $21::text[])
-        AS t (n, {TRANSITION_COLUMNS})
-    JOIN done ON done.n = t.n
-)
-SELECT key, n FROM done
+        t.timestamp::timestamptz, t.duration_us, t.context::json, t.context_before::json,
+        t.exited::json, t.entered::json, t.configuration::json, t.memory::json
+    FROM t JOIN done ON done.n = t.n
+), {TIMERS_CTE}
+SELECT done.key, done.n, {CHANGE_NOTICE}
+FROM done JOIN c ON c.n = done.n LEFT JOIN t ON t.n = done.n
 """
 # Retention of the workflows a batch wrote: each one's cutoff seq (its newest transition is
 # always kept), the row after the cutoff getting its context_before written out, since the
@@ -99,6 +126,10 @@ _STORED: Final = (
     "FROM workflows AS w LEFT JOIN transitions AS t "
     "ON t.workflow = w.key AND t.seq = w.transition_count WHERE w.id = $1 FOR UPDATE OF w"
 )
+_INSERT_TIMER: Final = (
+    "INSERT INTO timers (workflow, event, event_data, due_at, version) "
+    "VALUES ($1, $2, $3::text::json, $4::text::timestamptz, $5)"
+)
 _INSERT_HEADER: Final = (
     f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES ({_HEADER_VALUES}) "
     "ON CONFLICT (id) DO NOTHING RETURNING key"
@@ -109,9 +140,39 @@ _UPSERT_HEADER: Final = (
     "state = excluded.state, context = excluded.context, version = excluded.version, "
     "transition_count = excluded.transition_count, retry_attempts = excluded.retry_attempts, "
     "max_history = excluded.max_history, created_at = excluded.created_at, "
-    "updated_at = excluded.updated_at, state_entered_at = excluded.state_entered_at "
-    "RETURNING key"
+    "updated_at = excluded.updated_at, state_entered_at = excluded.state_entered_at, "
+    "configuration = excluded.configuration, memory = excluded.memory RETURNING key"
 )
+
+
+async def notify_entries(
+    conn: Connection, key: int, rows: Sequence[tuple[Any, ...]], version: int
+) -> None:
+    """Send the ``changes()`` notices of one workflow's new transition rows.
+
+    In the caller's transaction; rows are in TRANSITION_COLUMNS order, the newest at
+    ``version``.
+    """
+    if rows:
+        await conn.execute(
+            f"SELECT pg_notify('{CHANGES_CHANNEL}', json_build_array(w.id, r.seq, "
+            "$3::bigint - (max(r.seq) OVER () - r.seq), r.to_state, r.event)::text) "
+            "FROM unnest($2::bigint[], $4::text[], $5::text[]) AS r (seq, to_state, event) "
+            "JOIN workflows AS w ON w.key = $1 ORDER BY r.seq",
+            key,
+            [row[0] for row in rows],
+            version,
+            [row[2] for row in rows],
+            [row[3] for row in rows],
+        )
+
+
+def timer_columns(changes: Sequence[EncodedChange]) -> list[list[Any]]:
+    """The timer arguments of a batch: places re-arming, then (place, event, data, due)."""
+    rearmed = [n for n, c in enumerate(changes, 1) if c.timers is not None]
+    rows = [(n, *row) for n, c in enumerate(changes, 1) for row in c.timers or ()]
+    columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 4
+    return [rearmed, *columns]
 
 
 def is_constraint(exc: BaseException) -> bool:
@@ -119,14 +180,13 @@ def is_constraint(exc: BaseException) -> bool:
     return str(getattr(exc, "sqlstate", "")).startswith("23")
 
 
-async def write_batch(
+async def write_together(
     conn: Connection, changes: Sequence[EncodedChange], retention: Retention
-) -> list[StoreError | None]:
-    """Write many changes in one transaction; return, per change, None or why it failed.
+) -> list[StoreError | None] | None:
+    """Write many changes in one statement, so one transaction; per change None or why not.
 
-    A change that conflicts fails alone: it is left out by the statement itself. If one
-    breaks a constraint, the statement is rolled back and each change is written alone,
-    so that again only that one fails.
+    A change that conflicts fails alone: the statement leaves it out. None when one breaks
+    a constraint: the statement is rolled back, and the committer writes each alone.
 
     Raises:
         asyncpg.PostgresError, OSError: the statement failed; nothing was written.
@@ -136,17 +196,30 @@ async def write_batch(
     except Exception as exc:
         if not is_constraint(exc):
             raise
-    results: list[StoreError | None] = []
-    for change in changes:
-        try:
-            results += await _write_together(conn, (change,), retention)
-        except Exception as exc:
-            if not is_constraint(exc):
-                raise
-            error = StoreError(f"workflow {change.workflow_id!r} could not be written: {exc}")
-            error.__cause__ = exc
-            results.append(error)
-    return results
+    return None
+
+
+async def write_alone(
+    conn: Connection, change: EncodedChange, retention: Retention
+) -> StoreError | None:
+    """Write one change in its own transaction; None, or why it was not written."""
+    try:
+        [result] = await _write_together(conn, (change,), retention)
+    except Exception as exc:
+        if not is_constraint(exc):
+            raise
+        error = StoreError(f"workflow {change.workflow_id!r} could not be written: {exc}")
+        error.__cause__ = exc
+        return error
+    return result
+
+
+async def write_one(
+    conn: Connection, change: EncodedChange, retention: Retention
+) -> StoreError | None:
+    """Write one change in the caller's transaction; None, or why it was not written."""
+    [result] = await _write_together(conn, (change,), retention)
+    return result
 
 
 async def _write_together(
@@ -154,8 +227,8 @@ async def _write_together(
 ) -> list[StoreError | None]:
     headers = [list(column) for column in zip(*(c.header for c in changes), strict=True)]
     moved = [(n, *c.transition) for n, c in enumerate(changes, 1) if c.transition is not None]
-    columns = [list(column) for column in zip(*moved, strict=True)] if moved else [[]] * 10
-    done = await conn.fetch(_BATCH, *headers, *columns)
+    columns = [list(column) for column in zip(*moved, strict=True)] if moved else [[]] * 14
+    done = await conn.fetch(_BATCH, *headers, *columns, *timer_columns(changes))
     written = {row[1]: row[0] for row in done}
     if moved and (retention.limit or retention.max_age):
         kept = [(written[row[0]], row[1], row[6]) for row in moved if row[0] in written]
@@ -199,6 +272,7 @@ async def write_workflow(
     history: Sequence[StateHistoryEntry],
     retention: Retention,
     overwrite: bool,
+    timers: Timers | None = None,
 ) -> None:
     """Write a whole workflow in one transaction (see ``_wholewrite.write_workflow``).
 
@@ -231,3 +305,7 @@ async def write_workflow(
         await conn.executemany(INSERT_TRANSITION, [(key, *row) for row in rows])
         if rows:
             await retain(conn, [(key, rows[-1][0], rows[-1][5])], retention)
+        await notify_entries(conn, key, rows, header[4])
+        if timers is not None:
+            await conn.execute("DELETE FROM timers WHERE workflow = $1", key)
+            await conn.executemany(_INSERT_TIMER, [(key, *row, header[4]) for row in timers])

@@ -4,27 +4,36 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 
 from ..core._clock import Clock, SystemClock
+from ..core._events import WorkflowEvent
 from ..core._history import StateHistoryEntry
-from ..core._ports import Serializable, WorkflowChange
+from ..core._jsonvalue import JSONValue
+from ..core._ports import Serializable, Timed, WorkflowChange
 from ..core._serialization import SerializedWorkflow, time_text
 from ..errors import SerializationError, StoreError
 from . import _pgedits as pgedits
+from . import _pgfleet as pgfleet
 from . import _pgreads as pgreads
 from . import _pgschema as pgschema
 from . import _pgwrites as pgwrites
-from ._batch import GroupCommit, StoreStats
+from ._changes import DEFAULT_POLL, ChangeFeed
 from ._checkpoint import Checkpoint
-from ._codec import header_row, json_text, transition_row
+from ._codec import check_names, header_row, json_text, transition_row
+from ._committer import GroupCommit, StoreStats
 from ._config import StateStoreConfig
 from ._encode import ChangeEncoder
+from ._fleet import Outcome, SentEvent, poll_seconds, unpack_event
+from ._pgchanges import PgChangeFeed
 from ._pgpool import Pool, check_url, shown
 from ._reads import HistoryColumns, history_filter
+from ._timerrows import timer_rows
 from ._writes import Retention
+
+_POLL: Final = 0.02  # seconds between looks at the outcome of a sent event, at most
 
 
 class PostgresWorkflowStore:
@@ -72,10 +81,7 @@ class PostgresWorkflowStore:
         self._retention = retention
         self._pool = Pool(self._url, self._config, retention, read_only=read_only)
         self._writer = GroupCommit(
-            self._pool.write_batch,
-            self._config.max_batch,
-            self._pool.write_now,
-            in_flight=self._config.pool_size,
+            self._pool, self._config.max_batch, in_flight=self._config.pool_size
         )
         self._encoder = ChangeEncoder()
 
@@ -197,6 +203,7 @@ class PostgresWorkflowStore:
             sw.history,
             self._retention,
             overwrite,
+            timer_rows(sm.pending_timers()) if isinstance(sm, Timed) else None,
         )
         self._encoder.forget(sw.workflow_id)
 
@@ -230,6 +237,60 @@ class PostgresWorkflowStore:
             f"deleting workflow {workflow_id!r}", pgedits.delete_workflow, workflow_id
         )
         self._encoder.forget(workflow_id)
+
+    # -- the fleet -----------------------------------------------------------------------
+
+    async def send_event(
+        self, workflow_id: str, event: WorkflowEvent | str, data: JSONValue = None
+    ) -> SentEvent:
+        """Record ``event`` for workflow ``workflow_id``, for a ``Worker`` to process.
+
+        See ``SqliteWorkflowStore.send_event``; idle workers are woken by ``NOTIFY``.
+
+        Raises:
+            SerializationError: the event is not a name or ``WorkflowEvent``, or its data is
+                not JSON.
+        """
+        name, checked = unpack_event(event, data)
+        check_names(str(workflow_id), str(workflow_id), name)
+        key = await self._pool.run(
+            f"sending {name!r} to workflow {workflow_id!r}",
+            pgfleet.send_event,
+            workflow_id,
+            name,
+            None if checked is None else json_text(checked),
+            time_text(self._clock.now()),
+        )
+        return SentEvent(key, workflow_id, name, self._outcome, self._entry, _POLL)
+
+    async def _outcome(self, key: int) -> Outcome | None:
+        return await self._pool.run("reading an outcome", pgfleet.read_outcome, key)
+
+    async def _entry(self, workflow_id: str, seq: int) -> StateHistoryEntry | None:
+        found = await self.get_workflow_history(workflow_id, since_seq=seq - 1, limit=1)
+        return found[0] if found and found[0].seq == seq else None
+
+    def changes(self, *, poll_interval: timedelta | float = DEFAULT_POLL) -> ChangeFeed:
+        """The history entries committed from now on, by any process, in commit order.
+
+        Each writing transaction sends a ``NOTIFY``; the feed listens on its own
+        connection (``poll_interval`` is for SQLite, unused here).
+
+        Example:
+            >>> # async with store.changes() as feed:
+            >>> #     async for change in feed: print(change.workflow_id, change.state)
+        """
+        poll_seconds(poll_interval)
+        return PgChangeFeed(self._url, self._config)
+
+    def worker_claims(self) -> pgfleet.PgClaims:
+        """A worker's own connection to this store's database (see ``Worker``)."""
+        if not self.is_open:
+            raise StoreError(
+                f"database {self._pool.where} is not open: use 'async with' or "
+                "'await store.open()'"
+            )
+        return pgfleet.PgClaims(self._url, self._config, self._retention)
 
     # -- reads ---------------------------------------------------------------------------
 

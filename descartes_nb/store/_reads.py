@@ -37,7 +37,8 @@ _CHOSEN: Final = "?1 IS NULL OR w.id IN (SELECT value FROM json_each(?1))"
 _HEADERS: Final = f"SELECT id, definition FROM workflows AS w WHERE {_CHOSEN} ORDER BY id"
 _COLUMNS: Final = (
     "SELECT w.id, t.seq, t.timestamp, t.from_state, t.to_state, t.event, t.event_data, "
-    "t.duration_us, t.context FROM workflows AS w JOIN transitions AS t ON t.workflow = w.key "
+    "t.duration_us, t.context, t.exited, t.entered, t.configuration "
+    "FROM workflows AS w JOIN transitions AS t ON t.workflow = w.key "
     f"WHERE ({_CHOSEN}) AND (?2 IS NULL OR t.timestamp >= ?2) ORDER BY w.id, t.seq"
 )
 
@@ -52,7 +53,9 @@ class HistoryColumns(NamedTuple):
 
     ``timestamp`` holds ISO-8601 UTC text (SQLite) or aware datetimes (PostgreSQL),
     ``event_data`` and ``context`` JSON text
-    (``event_data`` None when the event had none), ``duration_us`` whole microseconds.
+    (``event_data`` None when the event had none), ``duration_us`` whole microseconds;
+    ``exited``, ``entered`` and ``configuration`` JSON arrays of state names, None where
+    a flat definition's states say them (see ``_codec``).
     """
 
     definitions: dict[str, str]  # every chosen workflow id, in id order -> its definition
@@ -65,6 +68,9 @@ class HistoryColumns(NamedTuple):
     event_data: Sequence[str | None]
     duration_us: Sequence[int]
     context: Sequence[str]
+    exited: Sequence[str | None]  # JSON arrays; None for a flat definition's entries
+    entered: Sequence[str | None]
+    configuration: Sequence[str | None]
 
 
 @contextmanager
@@ -234,7 +240,7 @@ def read_history_columns(
             if workflow_id not in definitions:
                 raise not_found(conn, workflow_id)
         rows = conn.execute(_COLUMNS, (chosen, since)).fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 9
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 12
     return HistoryColumns(definitions, *columns)
 
 

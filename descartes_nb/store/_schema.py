@@ -97,6 +97,30 @@ MIGRATIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             "CREATE INDEX inbox_pending ON inbox (workflow, key) WHERE done_at IS NULL",
         ),
     ),
+    (
+        "statecharts: configurations, moves and history memory",
+        (
+            # NULL in each for a flat definition (its state says it) and for empty values.
+            # configuration: JSON array of every active state, sorted; memory: JSON object
+            # {history state: [remembered states]}; exited, entered: JSON arrays, in order.
+            "ALTER TABLE workflows ADD COLUMN configuration TEXT",
+            "ALTER TABLE workflows ADD COLUMN memory TEXT",
+            "ALTER TABLE transitions ADD COLUMN exited TEXT",
+            "ALTER TABLE transitions ADD COLUMN entered TEXT",
+            "ALTER TABLE transitions ADD COLUMN configuration TEXT",
+            "ALTER TABLE transitions ADD COLUMN memory TEXT",
+            "ALTER TABLE checkpoints ADD COLUMN configuration TEXT",
+            "ALTER TABLE checkpoints ADD COLUMN memory TEXT",
+            "DROP VIEW history",
+            """
+            CREATE VIEW history AS
+            SELECT w.id AS workflow_id, t.seq, t.from_state, t.to_state, t.event,
+                   t.event_data, t.timestamp, t.duration_us, t.context,
+                   t.exited, t.entered, t.configuration
+            FROM transitions AS t JOIN workflows AS w ON w.key = t.workflow
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -151,7 +175,7 @@ def check_schema(conn: sqlite3.Connection, where: str) -> None:
         raise missing
     if version > SCHEMA_VERSION:
         raise _newer(version, where)
-    if version < SCHEMA_VERSION:  # pragma: no cover - SCHEMA_VERSION 1 has no older one
+    if version < SCHEMA_VERSION:
         raise SchemaVersionError(
             f"database {where!r} has schema version {version}, older than this descartes_nb "
             f"reads ({SCHEMA_VERSION}); open it once for writing to migrate it"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
@@ -23,13 +23,14 @@ from . import _reads as reads
 from . import _salvage as salvage
 from . import _wholewrite as wholewrite
 from . import _writes as writes
-from ._batch import GroupCommit, StoreStats
+from ._changes import DEFAULT_POLL, ChangeFeed, SqliteChangeFeed
 from ._checkpoint import Checkpoint
 from ._codec import check_names, header_row, json_text, transition_row
+from ._committer import GroupCommit, StoreStats
 from ._config import DEFAULT_DATABASE, StateStoreConfig, database_path
 from ._connection import ConnectionThread
 from ._encode import ChangeEncoder
-from ._fleet import Outcome, SentEvent, unpack_event
+from ._fleet import Outcome, SentEvent, poll_seconds, unpack_event
 from ._reads import HistoryColumns
 from ._schema import initialize_schema
 from ._timerrows import timer_rows
@@ -102,9 +103,7 @@ class SqliteWorkflowStore:
         # Group commit writes through ChangeWrites, never through methods of the store:
         # those would make a reference cycle (see __del__).
         self._writes = loopwrite.ChangeWrites(self._connection, self._retention)
-        self._writer = GroupCommit(
-            self._writes.write_batch, self._config.max_batch, self._writes.write_now
-        )
+        self._writer = GroupCommit(self._writes, self._config.max_batch)
         self._encoder = ChangeEncoder()
 
     @property
@@ -339,6 +338,19 @@ class SqliteWorkflowStore:
     async def _entry(self, workflow_id: str, seq: int) -> StateHistoryEntry | None:
         found = await self.get_workflow_history(workflow_id, since_seq=seq - 1, limit=1)
         return found[0] if found and found[0].seq == seq else None
+
+    def changes(self, *, poll_interval: timedelta | float = DEFAULT_POLL) -> ChangeFeed:
+        """The history entries committed from now on, by any process, in commit order.
+
+        The feed has its own connection, looks at ``PRAGMA data_version`` every
+        ``poll_interval`` (default 200 ms) and reads the entries added since. Entries written
+        after a workflow was deleted may reuse places of its newest entries and be missed.
+
+        Example:
+            >>> # async with store.changes() as feed:
+            >>> #     async for change in feed: print(change.workflow_id, change.state)
+        """
+        return SqliteChangeFeed(self._path, self._config, poll_seconds(poll_interval))
 
     def worker_claims(self) -> fleetsqlite.SqliteClaims:
         """A worker's own connection to this store's file (see ``Worker``)."""

@@ -13,13 +13,13 @@ from ._timerrows import Timers, replace_timers
 from ._writes import INSERT_TRANSITION, Retention, Transaction, retain
 
 _UPSERT_HEADER: Final = (
-    f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, "
     "state = excluded.state, context = excluded.context, version = excluded.version, "
     "transition_count = excluded.transition_count, retry_attempts = excluded.retry_attempts, "
     "max_history = excluded.max_history, created_at = excluded.created_at, "
-    "updated_at = excluded.updated_at, state_entered_at = excluded.state_entered_at "
-    "RETURNING key"
+    "updated_at = excluded.updated_at, state_entered_at = excluded.state_entered_at, "
+    "configuration = excluded.configuration, memory = excluded.memory RETURNING key"
 )
 _STORED: Final = (
     "SELECT key, version, state, transition_count, created_at, context FROM workflows WHERE id = ?"

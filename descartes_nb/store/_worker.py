@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Final, Protocol
 
 from ..core._clock import Callback, TimerHandle
 from ..core._definition import WorkflowDefinition
@@ -19,6 +18,9 @@ from ..errors import SerializationError, StoreError, WorkflowError, WorkflowNotF
 from ._fleet import Claimed, Outcome, poll_seconds, refusal_outcome
 
 _log = logging.getLogger(__name__)
+# Seconds an idle worker waits at least: a due timer another worker holds is not a reason
+# to look again at once.
+_MIN_IDLE: Final = 0.01
 
 
 class Claims(Protocol):
@@ -31,6 +33,8 @@ class Claims(Protocol):
         self, claimed: Claimed, change: WorkflowChange | None, outcome: Outcome, now: datetime
     ) -> None: ...
     async def release(self) -> None: ...
+    async def idle(self, seconds: float, stop: asyncio.Event) -> None: ...
+    async def next_due(self) -> datetime | None: ...
 
 
 class FleetStore(Protocol):
@@ -159,10 +163,19 @@ class Worker:
         try:
             while not self._stop.is_set():
                 if await self._serve(claims) == 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stop.wait(), self._poll)
+                    await claims.idle(await self._idle_seconds(claims), self._stop)
         finally:
             await claims.close()
+
+    async def _idle_seconds(self, claims: Claims) -> float:
+        """Until the next timer is due, within the poll interval (and at least 10 ms)."""
+        try:
+            due = await claims.next_due()
+        except StoreError:
+            return self._poll
+        if due is None:
+            return self._poll
+        return min(self._poll, max((due - _CLOCK.now()).total_seconds(), _MIN_IDLE))
 
     async def run_once(self) -> int:
         """Process everything due now, then return how many items were processed."""

@@ -15,7 +15,7 @@ from ._reads import not_found
 from ._timerrows import Timers, write_timers
 
 _INSERT_HEADER: Final = (
-    f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO workflows ({HEADER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (id) DO NOTHING RETURNING key"
 )
 # The version test is the optimistic lock: no row matches when another writer got there first.
@@ -23,18 +23,19 @@ _INSERT_HEADER: Final = (
 # (definition, created_at) never change, and ?5 is the version the change creates.
 _UPDATE_HEADER: Final = (
     "UPDATE workflows SET state = ?3, context = ?4, version = ?5, transition_count = ?6, "
-    "retry_attempts = ?7, max_history = ?8, updated_at = ?10, state_entered_at = ?11 "
+    "retry_attempts = ?7, max_history = ?8, updated_at = ?10, state_entered_at = ?11, "
+    "configuration = ?12, memory = ?13 "
     "WHERE id = ?1 AND version = ?5 - 1 RETURNING key"
 )
 _UPDATE_HEADER_ONLY: Final = _UPDATE_HEADER.removesuffix(" RETURNING key")
 _KEY: Final = "SELECT key FROM workflows WHERE id = ?"
 _INSERT_TRANSITION_BY_ID: Final = (
     f"INSERT INTO transitions (workflow, {TRANSITION_COLUMNS}) "
-    "VALUES ((SELECT key FROM workflows WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES ((SELECT key FROM workflows WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_TRANSITION: Final = (
     f"INSERT INTO transitions (workflow, {TRANSITION_COLUMNS}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _MATERIALIZE: Final = (
     "UPDATE transitions SET context_before = "
@@ -92,25 +93,14 @@ class EncodedChange(NamedTuple):
     timers: Timers | None = None  # (event, event_data, due_at) rows; None: leave them
 
 
-def write_batch(
-    conn: sqlite3.Connection, changes: Sequence[EncodedChange], retention: Retention
-) -> list[StoreError | None]:
-    """Write many changes in one transaction; return, per change, None or why it failed.
-
-    A change that conflicts fails alone (it is found before any of it is written). If one
-    breaks a constraint halfway, the transaction is rolled back and each change is written
-    in a transaction of its own, so that again only that one fails.
-    """
-    results = write_together(conn, changes, retention)
-    if results is None:
-        return [_write_alone(conn, change, retention) for change in changes]
-    return results
-
-
 def write_together(
     conn: sqlite3.Connection, changes: Sequence[EncodedChange], retention: Retention
 ) -> list[StoreError | None] | None:
-    """The one-transaction part of ``write_batch``: None when the batch must be split.
+    """Write many changes in one transaction; per change None or its conflict.
+
+    A change that conflicts fails alone (it is found before any of it is written). None
+    when one breaks a constraint: the transaction is rolled back, and the committer writes
+    each change alone (``write_alone``), so that only that one fails.
 
     Commits at most one transaction, so an error raised (a lock not granted) means that
     nothing was written.
@@ -127,7 +117,7 @@ def write_together(
         with Transaction(conn):
             return [_write_or_conflict(conn, change, retention) for change in changes]
     except sqlite3.IntegrityError:
-        pass  # write_batch writes each alone, naming the change that breaks a constraint
+        pass  # the committer writes each alone, naming the change that breaks a constraint
     return None
 
 
@@ -165,9 +155,10 @@ def _write_or_conflict(
     return None
 
 
-def _write_alone(
+def write_alone(
     conn: sqlite3.Connection, change: EncodedChange, retention: Retention
 ) -> StoreError | None:
+    """Write one change in a transaction of its own; None, or why it was not written."""
     try:
         with Transaction(conn):
             return _write_or_conflict(conn, change, retention)
@@ -259,18 +250,18 @@ def append_next(
         ConcurrentModificationError: the stored workflow is not where ``transition`` starts.
     """
     key, version = _check_next(conn, workflow_id, transition)
-    seq, _from, to_state, _event, _data, stamp, _us, context, before = transition
+    seq, _from, to_state, _event, _data, stamp, _us, context, before, *move = transition
     previous = conn.execute(
         "SELECT context FROM transitions WHERE workflow = ? AND seq = ?", (key, seq - 1)
     ).fetchone()
     if previous is not None and previous[0] == before:
-        transition = (*transition[:8], None)
+        transition = (*transition[:8], None, *move)
     conn.execute(
         "UPDATE workflows SET state = ?1, context = ?2, version = ?3, transition_count = ?4, "
         "retry_attempts = coalesce(?5, retry_attempts), updated_at = ?6, "
-        "state_entered_at = CASE WHEN state = ?1 THEN state_entered_at ELSE ?6 END "
-        "WHERE key = ?7",
-        (to_state, context, version + 1, seq, retry_attempts, stamp, key),
+        "state_entered_at = CASE WHEN state = ?1 THEN state_entered_at ELSE ?6 END, "
+        "configuration = ?8, memory = ?9 WHERE key = ?7",
+        (to_state, context, version + 1, seq, retry_attempts, stamp, key, move[2], move[3]),
     )
     conn.execute(INSERT_TRANSITION, (key, *transition))
     retain(conn, key, transition, retention)

@@ -56,9 +56,14 @@ OVERFLOW_JS = """() => Array.from(document.querySelectorAll('.jp-OutputArea-outp
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """JupyterLab serving a copy of notebooks/ with notebook 05's outputs cleared."""
+    yield from serve_lab(tmp_path_factory, NOTEBOOK)
+
+
+def serve_lab(tmp_path_factory: pytest.TempPathFactory, notebook: str) -> Iterator[Lab]:
+    """JupyterLab serving a copy of notebooks/ with ``notebook``'s outputs cleared."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    clear_outputs(root / "notebooks" / NOTEBOOK)
+    clear_outputs(root / "notebooks" / notebook)
     write_settings(root / "settings")
     port = free_port()
     env = os.environ | {
@@ -102,13 +107,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 server.wait()
 
 
-def run_notebook(page: Page, lab: Lab, deadline: Deadline) -> None:
+def run_notebook(page: Page, lab: Lab, deadline: Deadline, notebook: str = NOTEBOOK) -> None:
     """Open the notebook on a kernel started here, run every cell, wait until all ran."""
-    body = {"path": NOTEBOOK, "type": "notebook", "name": "", "kernel": {"name": KERNEL_NAME}}
+    body = {"path": notebook, "type": "notebook", "name": "", "kernel": {"name": KERNEL_NAME}}
     kernel_id = str(lab.api("POST", "/api/sessions", body)["kernel"]["id"])
-    page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={TOKEN}", timeout=deadline.ms())
+    page.goto(f"{lab.url}/lab/tree/{notebook}?token={TOKEN}", timeout=deadline.ms())
     page.wait_for_function(
-        KERNEL_READY_JS, arg=[NOTEBOOK, kernel_id], polling=100, timeout=deadline.ms()
+        KERNEL_READY_JS, arg=[notebook, kernel_id], polling=100, timeout=deadline.ms()
     )
     page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click(
         timeout=deadline.ms()
@@ -117,7 +122,7 @@ def run_notebook(page: Page, lab: Lab, deadline: Deadline) -> None:
         timeout=deadline.ms()
     )
     state = page.wait_for_function(
-        RUN_STATE_JS, arg=[NOTEBOOK, kernel_id], polling=100, timeout=deadline.ms()
+        RUN_STATE_JS, arg=[notebook, kernel_id], polling=100, timeout=deadline.ms()
     ).json_value()
     assert "problem" not in state, state["problem"]
 

@@ -80,14 +80,17 @@ async def test_orchestrator_text_is_a_table_of_workflows(make_workflow):
         await orch.register_workflow(make_workflow())
     await orch.process_event("wf-2", "Start")
     lines = orch._repr_mimebundle_()["text/plain"].splitlines()
-    assert lines[:4] == [
+    assert lines[:5] == [
         "<WorkflowOrchestrator 22 workflows>",
+        "  by state: Idle 21, Running 1",
         "  workflow  definition  state    transitions",
         "  wf-1      lifecycle   Idle     0",
         "  wf-2      lifecycle   Running  1",
     ]
-    assert len(lines) == 23
-    assert lines[-1] == "  ... and 2 more workflows"
+    assert len(lines) == 24
+    assert lines[12] == "  wf-10     lifecycle   Idle     0"  # ids in number order
+    assert lines[-2].startswith("  wf-20 ")
+    assert lines[-1] == "  ... and 2 more (the first 20 by id are shown)"
 
 
 def test_context_repr_is_cut_short():

@@ -118,8 +118,9 @@ async def test_a_failing_start_changes_nothing_and_is_tried_again(make_workflow)
                 raise RuntimeError("not yet")
 
     sm = make_workflow(handler=Once())
-    with pytest.raises(dn.HandlerError, match="not yet"):
+    with pytest.raises(dn.HandlerError, match="not yet") as info:
         await sm.process_event("Start")
+    assert info.value.event == "(start: entering the initial states)"
     assert (sm.state, dict(sm.context), len(sm.history), sm.is_started) == (
         S.IDLE,
         {},

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import descartes_nb as dn
 from descartes_nb.core._validate_chart import chart_problems
@@ -360,3 +362,28 @@ def test_retry_text_round_trips_and_fills_defaults():
     policy = dn.RetryPolicy(4, "fixed", initial=dn.RetryPolicy().max, jitter=0.5)
     assert parse_retry(format_retry(policy)) == policy
     assert parse_retry("") == dn.RetryPolicy()
+
+
+@settings(max_examples=60, deadline=None)
+@given(statecharts(), st.lists(st.sampled_from(["a", "b", "go.left", "note", "Fail"]), max_size=8))
+def test_a_statechart_exported_and_imported_behaves_identically(chart, events):
+    again = dn.load_scxml(dn.to_scxml(chart))
+    assert asyncio.run(_configurations(chart, events)) == asyncio.run(
+        _configurations(again, events)
+    )
+
+
+async def _configurations(chart: dn.WorkflowDefinition, events: list[str]) -> list[object]:
+    """The configuration after each event (or the refusal's class), from a fresh machine."""
+    try:
+        sm = dn.WorkflowStateMachine("x", chart, clock=dn.ManualClock())
+    except dn.DefinitionError:
+        return ["never settles"]
+    seen: list[object] = [sm.configuration]
+    for name in events:
+        try:
+            await sm.process_event(name)
+            seen.append(sm.configuration)
+        except dn.WorkflowError as exc:
+            seen.append(type(exc).__name__)
+    return seen

@@ -46,6 +46,55 @@ def render_env(monkeypatch: pytest.MonkeyPatch):
     return monkeypatch
 
 
+RELEASE = """
+# build and test at once, joined; a review that comes back where it was after a hold
+[workflow.release]
+initial_state = "Checks"
+[workflow.release.states.Checks]
+parallel = true
+on_done = "Review"
+[workflow.release.states.Build]
+parent = "Checks"
+[workflow.release.states.Compiling]
+parent = "Build"
+on = { compiled = "Built" }
+[workflow.release.states.Built]
+parent = "Build"
+final = true
+[workflow.release.states.Test]
+parent = "Checks"
+[workflow.release.states.Testing]
+parent = "Test"
+on = { passed = "Tested" }
+[workflow.release.states.Tested]
+parent = "Test"
+final = true
+[workflow.release.states.Review]
+on = { hold = "OnHold" }
+[workflow.release.states.CodeReview]
+parent = "Review"
+on = { approve = "SecurityReview" }
+[workflow.release.states.SecurityReview]
+parent = "Review"
+on = { approve = "Shipped" }
+[workflow.release.states.Resume]
+parent = "Review"
+history = "shallow"
+default = "CodeReview"
+[workflow.release.states.OnHold]
+on = { resume = "Resume" }
+[workflow.release.states.Shipped]
+terminal = true
+"""
+
+
+@pytest.fixture
+def release_definition() -> dn.WorkflowDefinition:
+    """Checks{Build{Compiling, Built}, Test{Testing, Tested}} (parallel), then Review with a
+    shallow history state, OnHold, Shipped."""
+    return dn.load_definitions(RELEASE)["release"]
+
+
 @pytest.fixture
 def order_definition() -> dn.WorkflowDefinition:
     """Nested compound states: Active{Picking, Packing{Boxing, Labelling}}."""

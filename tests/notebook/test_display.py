@@ -67,20 +67,28 @@ async def test_orchestrator_displays_a_table_of_its_workflows(make_workflow):
     await orch.process_event("wf-3", "Start")
     await orch.process_event("wf-3", "Complete")
     page = orch._repr_mimebundle_()["text/html"]
-    assert "<caption>3 workflows: 1 Idle, 1 Running, 1 Completed</caption>" in page
+    assert "<caption>3 workflows: Idle 1, Running 1, Completed 1</caption>" in page
     assert page.count("<tr>") == 4  # header and three rows
     assert "<td>wf-2</td><td>lifecycle</td><td>Running</td><td>1</td>" in page
     assert "<td><strong>Completed</strong></td><td>2</td>" in page
     assert "<td>2026-03-01 09:00:00+00:00</td>" in page
 
 
-async def test_orchestrator_table_stops_at_100_rows(make_workflow):
+async def test_orchestrator_table_stops_at_20_rows_sorted_with_counts(make_workflow):
     orch = dn.WorkflowOrchestrator()
-    for _ in range(103):
-        await orch.register_workflow(make_workflow())
+    machines = [make_workflow() for _ in range(103)]
+    for sm in reversed(machines):
+        await orch.register_workflow(sm)
+    await orch.process_event("wf-7", "Start")
     page = display.orchestrator_html(orch)
-    assert page.count("<tr>") == 101
-    assert page.endswith("<p>... and 3 more workflows</p>")
+    assert page.count("<tr>") == 21
+    assert "<caption>103 workflows: Idle 102, Running 1</caption>" in page
+    ids = [sm.workflow_id for sm in machines[:20]]
+    assert [page.index(f"<td>{i}</td>") for i in ids] == sorted(
+        page.index(f"<td>{i}</td>") for i in ids
+    )
+    assert "<td>wf-21</td>" not in page
+    assert page.endswith("<p>... and 83 more (the first 20 by id are shown)</p>")
 
 
 @pytest.mark.requires_dot

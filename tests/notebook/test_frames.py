@@ -25,6 +25,9 @@ HISTORY_DTYPES = {
     "event_data": "object",
     "duration": "timedelta64[us]",
     "context": "object",
+    "exited": "object",
+    "entered": "object",
+    "configuration": "object",
 }
 LIFECYCLE_STATES = ["Idle", "Running", "Paused", "Completed", "Failed"]
 LIFECYCLE_EVENTS = ["Start", "Pause", "Complete", "Fail", "Timeout", "Resume", "Retry"]

@@ -112,3 +112,24 @@ def test_kernel_renders_plain_graphviz_graphs_after_use_renderer_for_graphviz(ke
     assert result["type"] == "execute_result"
     assert result["data"]["image/svg+xml"].count('class="node"') == 2
     assert result["data"]["text/plain"] == "digraph {\n\ta -> b\n}\n"
+
+
+def test_kernel_shows_readable_frames_only_after_use_readable_frames(kernel):
+    code = """
+        import pandas as pd
+        from descartes_nb import notebook as dnb
+        frame = pd.DataFrame({"duration": pd.to_timedelta([863], unit="s"), "data": [{"a": 1}]})
+        display(frame)
+        dnb.use_readable_frames()
+        display(frame)
+        display(frame["duration"])
+        dnb.use_readable_frames(False)
+        display(frame)
+        """
+    before, readable, series, after = (out["data"] for out in run_cell(kernel, code))
+    assert "0 days 00:14:23" in before["text/plain"]
+    assert "{'a': 1}" in before["text/plain"]
+    assert readable["text/plain"].splitlines()[1].split() == ["0", "14m", "23s", '{"a":', "1}"]
+    assert "<td>14m 23s</td>" in readable["text/html"]
+    assert series["text/plain"].startswith("0    14m 23s")
+    assert after == before

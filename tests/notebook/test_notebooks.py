@@ -31,6 +31,7 @@ def test_there_are_notebooks():
         "03_history_analysis.ipynb",
         "04_persistence_and_recovery.ipynb",
         "05_declarative_workflows.ipynb",
+        "06_statecharts.ipynb",
     }
     assert expected <= {p.name for p in PATHS}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,6 +15,8 @@ from descartes_nb import notebook as dnb
 
 from ..conftest import START
 from .test_frames import HISTORY_DTYPES, LIFECYCLE_EVENTS, LIFECYCLE_STATES, dtypes
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 @pytest.fixture
@@ -249,3 +252,31 @@ async def test_load_history_frame_reads_any_iso_time_recovery_reads(store, db_pa
 async def test_history_frame_of_a_store_points_to_load_history_frame(store):
     with pytest.raises(TypeError, match=r"'await load_history_frame\(store\)', got <Sqlite"):
         dnb.history_frame(store)
+
+
+async def test_load_history_frame_reads_stored_statechart_moves(tmp_path, clock):
+    chart = dn.load_definitions(FIXTURES / "valid_statechart.toml")["chart"]
+    path = tmp_path / "workflows.db"
+    async with dn.SqliteWorkflowStore(path, clock=clock) as store:
+        sm = dn.WorkflowStateMachine("chart-1", chart, store=store, clock=clock)
+        for event in ("again", "pause", "skip", "next"):
+            await clock.advance(timedelta(seconds=1))
+            await sm.process_event(event)
+        flat = dn.WorkflowStateMachine("flat-2", store=store, clock=clock)
+        await flat.process_event("Start")
+    async with dn.SqliteWorkflowStore(path) as store:
+        frame = await dnb.load_history_frame(store, definitions=[chart])
+        unknown = await dnb.load_history_frame(store)  # no definition: flat rows stay empty
+    expected = dnb.history_frame([sm, flat])
+    pd.testing.assert_frame_equal(frame, expected)
+    rows = frame.set_index(["workflow_id", "seq"])
+    exited = rows.loc[("chart-1", 2), "exited"]
+    assert isinstance(exited, tuple)
+    assert exited[-1] == "Work"  # innermost first
+    assert set(exited) == {"L1", "Left", "R1", "Right", "Work"}
+    assert rows.loc[("chart-1", 3), "configuration"] == ("Work", "Left", "L1", "Right", "R1")
+    assert rows.loc[("flat-2", 1), "configuration"] == ("Running",)
+    # Without its definition a statechart's rows keep what is stored (states by name);
+    # the lifecycle is always known.
+    assert unknown["configuration"][0] == tuple(sorted(frame["configuration"][0]))
+    assert [set(c) for c in unknown["configuration"]] == [set(c) for c in frame["configuration"]]

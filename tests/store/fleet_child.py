@@ -28,7 +28,6 @@ class Slow(dn.StateHandler):
 
 async def main(db: str, hold: float) -> None:
     async with dn.open_store(db) as store:
-        assert isinstance(store, dn.SqliteWorkflowStore)  # PostgreSQL: see issue 14
         handler = Slow(hold)
         worker = dn.Worker(
             store, DEFINITIONS, handlers=dict.fromkeys(DEFINITIONS, handler), poll_interval=0.02

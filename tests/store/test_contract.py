@@ -359,8 +359,9 @@ async def test_a_row_in_the_way_fails_only_its_own_change_in_a_group(durable, st
     [(key,)] = await backend.query("SELECT key FROM workflows WHERE id = ?", blocked.workflow_id)
     # Someone else wrote seq 2 of this workflow without moving its header.
     await backend.query(
-        "INSERT INTO transitions SELECT workflow, 2, to_state, to_state, 'x', NULL, timestamp, "
-        "0, context, NULL FROM transitions WHERE workflow = ? AND seq = 1",
+        "INSERT INTO transitions (workflow, seq, from_state, to_state, event, event_data, "
+        "timestamp, duration_us, context) SELECT workflow, 2, to_state, to_state, 'x', NULL, "
+        "timestamp, 0, context FROM transitions WHERE workflow = ? AND seq = 1",
         key,
     )
     before = snapshot(blocked)

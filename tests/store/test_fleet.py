@@ -14,10 +14,10 @@ import descartes_nb as dn
 from .conftest import Backend
 
 DEFINITIONS = dn.load_definitions(Path(__file__).with_name("fleet.toml"))
-Store = dn.SqliteWorkflowStore
+Store = dn.SqliteWorkflowStore | dn.PostgresWorkflowStore
 
 
-@pytest.fixture(params=["sqlite-loop", "sqlite-thread"])
+@pytest.fixture(params=["sqlite-loop", "sqlite-thread", "postgres"])
 def fleet_backend(request: pytest.FixtureRequest, db_path: Path) -> Backend:
     if request.param == "postgres":
         return Backend("postgres", request.getfixturevalue("pg_db_url"))
@@ -27,7 +27,6 @@ def fleet_backend(request: pytest.FixtureRequest, db_path: Path) -> Backend:
 @pytest.fixture
 async def store(fleet_backend: Backend) -> AsyncIterator[Store]:
     async with fleet_backend.open() as opened:
-        assert isinstance(opened, dn.SqliteWorkflowStore)
         yield opened
 
 
@@ -94,7 +93,7 @@ async def test_result_waits_for_a_worker(store: Store) -> None:
 
 
 async def test_durable_timer_is_written_with_its_change_and_fired_by_a_worker(
-    store: Store,
+    store: Store, fleet_backend: Backend
 ) -> None:
     sm = await _timed(store)
     due = sm.clock.now() + timedelta(milliseconds=150)
@@ -109,7 +108,9 @@ async def test_durable_timer_is_written_with_its_change_and_fired_by_a_worker(
         ("Timeout", "Failed"),
     ]
     assert worker.stats == dn.WorkerStats(timers=1)
-    assert await worker.run_once() == 0  # fired once: nothing is due any more
+    # Fired once: its row went with the change, which armed the Retry at its version.
+    rows = await fleet_backend.query("SELECT event, version FROM timers")
+    assert rows == [("Retry", 2)]
 
 
 async def test_durable_timer_of_an_older_version_is_void(store: Store) -> None:
@@ -149,3 +150,43 @@ def test_worker_rejects_bad_arguments(tmp_path: Path) -> None:
         dn.Worker("w.db", DEFINITIONS)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="got 0"):
         dn.Worker(store, DEFINITIONS, poll_interval=0)
+
+
+async def test_orchestrator_sends_events_to_workflows_it_does_not_hold(store: Store) -> None:
+    await dn.WorkflowStateMachine("c1", DEFINITIONS["counter"]).attach_store(store)
+    orchestrator = dn.WorkflowOrchestrator(store)
+    worker = dn.Worker(store, DEFINITIONS, poll_interval=0.01)
+    serving = asyncio.create_task(worker.run())
+    try:
+        entry = await asyncio.wait_for(orchestrator.process_event("c1", "tick", {"n": 1}), 10)
+        assert (entry.seq, entry.event, entry.event_data) == (1, "tick", {"n": 1})
+        with pytest.raises(dn.InvalidTransitionError, match="'Retry'"):
+            await asyncio.wait_for(orchestrator.process_event("c1", "Retry"), 10)
+        with pytest.raises(dn.WorkflowNotFoundError, match="'ghost'"):
+            await asyncio.wait_for(orchestrator.process_event("ghost", "tick"), 10)
+    finally:
+        worker.stop()
+        await serving
+    assert "c1" not in orchestrator
+    assert worker.stats == dn.WorkerStats(events=3, refused=2)
+    assert (await store.load_workflow("c1")).version == 1
+
+
+async def test_idle_worker_wakes_for_the_next_timer_before_its_poll_interval(
+    store: Store,
+) -> None:
+    sm = dn.WorkflowStateMachine("t1", DEFINITIONS["timed"])
+    await sm.attach_store(store)
+    await sm.process_event("start")  # a Timeout due in 150 ms, written with the change
+    sm.cancel_timers()  # this process leaves it to the worker
+    worker = dn.Worker(store, DEFINITIONS, poll_interval=30)
+    serving = asyncio.create_task(worker.run())
+    try:
+        async with asyncio.timeout(10):  # far less than the poll interval
+            while worker.stats.timers == 0:  # noqa: ASYNC110 - another task's progress
+                await asyncio.sleep(0.02)
+    finally:
+        worker.stop()
+        await serving
+    history = await store.get_workflow_history("t1")
+    assert [e.event for e in history] == ["start", "Timeout"]

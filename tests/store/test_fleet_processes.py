@@ -23,7 +23,7 @@ import descartes_nb as dn
 HERE = Path(__file__).parent
 DEFINITIONS = dn.load_definitions(HERE / "fleet.toml")
 TIMED_STORY = ["start", "Timeout", "Retry", "Timeout", "Retry", "Timeout", "Retry", "Timeout"]
-Store = dn.SqliteWorkflowStore
+Store = dn.SqliteWorkflowStore | dn.PostgresWorkflowStore
 KILLS = 20 if os.environ.get("CI") else 6
 
 
@@ -82,8 +82,11 @@ class Fleet:
                 child.kill()
 
 
-@pytest.fixture
-def sqlite_db(tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgres"])
+def fleet_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database the fleet shares: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_db_url"))
     return str(tmp_path / "fleet.db")
 
 
@@ -144,7 +147,6 @@ async def _check(
 async def run_fleet(db: str, workers: int, *, kills: int = 0, hold: float = 0.002) -> None:
     timed, counters, ticks = 6, 4, 25 if kills else 12
     async with dn.open_store(db) as store:
-        assert isinstance(store, dn.SqliteWorkflowStore)
         await _populate(store, timed, counters)
         fleet = Fleet(db, hold)
         try:
@@ -161,9 +163,9 @@ async def run_fleet(db: str, workers: int, *, kills: int = 0, hold: float = 0.00
 
 
 @pytest.mark.parametrize("workers", [2, 4])
-async def test_fleet_workers_share_timers_and_sent_events(sqlite_db: str, workers: int) -> None:
-    await run_fleet(sqlite_db, workers)
+async def test_fleet_workers_share_timers_and_sent_events(fleet_db: str, workers: int) -> None:
+    await run_fleet(fleet_db, workers)
 
 
-async def test_fleet_sigkill_loses_nothing_and_processes_once(sqlite_db: str) -> None:
-    await run_fleet(sqlite_db, 2, kills=KILLS, hold=0.02)
+async def test_fleet_sigkill_loses_nothing_and_processes_once(fleet_db: str) -> None:
+    await run_fleet(fleet_db, 2, kills=KILLS, hold=0.02)

@@ -164,3 +164,15 @@ async def test_a_checkpoint_does_not_hold_changes_behind_other_work_on_the_threa
         stats = store.stats
         assert stats.transactions > 258
         assert stats.loop_transactions == stats.transactions
+
+
+def foreign_keys(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA foreign_keys").fetchone()[0])
+
+
+async def test_loop_commits_check_the_same_constraints_as_the_connection_thread(db_path):
+    async with dn.SqliteWorkflowStore(db_path) as store:
+        loop_commits = store._writes.loop_commits
+        assert loop_commits is not None
+        assert foreign_keys(loop_commits._conn) == 1
+        assert await store._run("reading pragmas", foreign_keys) == 1

@@ -214,7 +214,11 @@ async def test_make_postgres_serves_its_url_until_stopped(stop):
     async with connect(url) as conn:
         assert await conn.fetchval("SELECT current_database()") == "descartes"
     child.send_signal(stop)
-    out, err = await child.communicate()
+    try:  # bounded: a server that ignores the signal fails the test, never hangs the run
+        out, err = await asyncio.wait_for(child.communicate(), pgserver.TIMEOUT)
+    except TimeoutError:
+        child.kill()
+        raise
     assert (child.returncode, out.decode(), err.decode()) == (0, "stopped, data removed\n", "")
     assert is_gone(folder)
     with pytest.raises(OSError, match="Connect call failed"):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.store._pgschema import SCHEMA_VERSION
+from descartes_nb.store._pgschema import MIGRATIONS, SCHEMA_VERSION
 
 from .conftest import Backend
 
@@ -43,8 +45,10 @@ def test_config_refuses_bad_postgres_settings():
 async def test_schema_is_plain_typed_tables_with_migrations_recorded(backend):
     async with backend.open() as store:
         assert await store.initialize_schema() == 0
-    rows = await backend.query("SELECT version, name FROM schema_migrations")
-    assert rows == [(SCHEMA_VERSION, "workflows, transitions and checkpoints")]
+    rows = await backend.query("SELECT version, name FROM schema_migrations ORDER BY version")
+    assert rows == [(number, name) for number, (name, _) in enumerate(MIGRATIONS, 1)]
+    assert rows[0] == (1, "workflows, transitions and checkpoints")
+    assert len(rows) == SCHEMA_VERSION
     types = dict(
         await backend.query(
             "SELECT column_name, data_type FROM information_schema.columns "
@@ -53,6 +57,7 @@ async def test_schema_is_plain_typed_tables_with_migrations_recorded(backend):
     )
     assert types["timestamp"] == "timestamp with time zone"
     assert (types["seq"], types["duration_us"], types["context"]) == ("bigint", "bigint", "json")
+    assert {types[c] for c in ("exited", "entered", "configuration", "memory")} == {"json"}
 
 
 async def test_a_newer_schema_is_refused_and_left_alone(backend):
@@ -61,7 +66,7 @@ async def test_a_newer_schema_is_refused_and_left_alone(backend):
     await backend.query("INSERT INTO schema_migrations (version, name) VALUES (99, 'future')")
     with pytest.raises(dn.SchemaVersionError, match="schema version 99, newer than"):
         await backend.open().open()
-    assert len(await backend.query("SELECT * FROM schema_migrations")) == 2
+    assert len(await backend.query("SELECT * FROM schema_migrations")) == SCHEMA_VERSION + 1
 
 
 async def test_tables_of_another_program_are_refused(backend):
@@ -91,3 +96,20 @@ async def test_an_unreachable_server_raises_store_error_saying_so():
         await store.open()
     assert isinstance(info.value.__cause__, OSError)
     assert not store.is_open
+
+
+async def test_a_change_cancelled_while_queued_is_withdrawn_and_nothing_is_written(backend, clock):
+    async with backend.open(clock=clock) as store:
+        sm = dn.WorkflowStateMachine("w", store=store, clock=clock)
+        await sm.process_event("Start")
+        before = (sm.state, sm.version, list(sm.history))
+        change = asyncio.create_task(sm.process_event("Pause"))
+        await asyncio.sleep(0)  # the change is queued; the writer task has not taken it yet
+        change.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await change
+        assert (sm.state, sm.version, list(sm.history)) == before
+        assert await store.load_workflow("w") == sm.serialize()
+        assert store.stats.changes == 1
+        await sm.process_event("Pause")  # the machine goes on working
+        assert (await store.load_workflow("w")).state == dn.WorkflowState.PAUSED

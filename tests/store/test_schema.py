@@ -21,10 +21,12 @@ async def test_schema_is_plain_tables_a_sqlite_shell_can_read(store, db_path):
     assert columns(db_path, "workflows") == [
         "key", "id", "definition", "state", "context", "version", "transition_count",
         "retry_attempts", "max_history", "created_at", "updated_at", "state_entered_at",
+        "configuration", "memory",
     ]  # fmt: skip
     assert columns(db_path, "transitions") == [
         "workflow", "seq", "from_state", "to_state", "event", "event_data", "timestamp",
-        "duration_us", "context", "context_before",
+        "duration_us", "context", "context_before", "exited", "entered", "configuration",
+        "memory",
     ]  # fmt: skip
     assert "label" in columns(db_path, "checkpoints")
 

@@ -1,19 +1,50 @@
-"""Group commit: the pending changes of many workflows go to the database in one transaction."""
+"""The committer: one write policy for both stores, whatever the database.
+
+Machines' changes are queued and committed together (group commit): everything queued goes
+in one transaction, a change based on a stale version fails alone (the database leaves it
+out), and if one breaks a constraint the batch is written again a change per transaction,
+so that again only that one fails. Each caller returns once its own change is committed.
+A store says how to write through a ``ChangeWriter``: SQLite and PostgreSQL differ only there.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import StateMachineError, StoreError
 from ._writes import EncodedChange
 
 Results = list[StoreError | None]
-WriteBatch = Callable[[Sequence[EncodedChange]], Awaitable[Results]]
-# Writes at once, on the caller's thread; None when it cannot (nothing was written).
-WriteNow = Callable[[Sequence[EncodedChange]], Results | None]
+
+
+class ChangeWriter(Protocol):
+    """How one database writes changes; it holds nothing that refers back to its store."""
+
+    def write_now(self, changes: Sequence[EncodedChange]) -> Results | None:
+        """Write in one transaction on the caller's thread; None when it cannot (nothing written).
+
+        Raises:
+            StoreError: the transaction failed; nothing of it was written.
+        """
+        ...
+
+    async def write_together(self, changes: Sequence[EncodedChange]) -> Results | None:
+        """Write in one transaction; per change None or its conflict.
+
+        None when a change breaks a constraint (nothing was written).
+
+        Raises:
+            StoreError: the transaction failed; nothing of it was written.
+        """
+        ...
+
+    async def write_alone(self, change: EncodedChange) -> StoreError | None:
+        """Write one change in a transaction of its own; None, or why it was not written."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +93,12 @@ class GroupCommit:
         "_pending",
         "_tasks",
         "_turn_writer",
-        "_write",
-        "_write_now",
+        "_writer",
     )
 
-    def __init__(
-        self, write: WriteBatch, max_batch: int, write_now: WriteNow, in_flight: int = 1
-    ) -> None:
-        self._write = write
+    def __init__(self, writer: ChangeWriter, max_batch: int, in_flight: int = 1) -> None:
+        self._writer = writer
         self._in_flight = in_flight  # transactions under way at once (one per connection)
-        self._write_now = write_now
         self._max_batch = max_batch
         self._pending: list[_Waiter] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -100,7 +127,7 @@ class GroupCommit:
             StoreError: the transaction failed; nothing of it was written.
         """
         if not self._tasks and self._lone and self._may_write_now():
-            results = self._write_now((change,))  # no await: it cannot be cancelled
+            results = self._writer.write_now((change,))  # no await: it cannot be cancelled
             if results is not None:
                 self._count(results, on_loop=True)
                 if results[0] is not None:
@@ -173,10 +200,12 @@ class GroupCommit:
     async def _commit(self, batch: list[_Waiter]) -> None:
         changes = [waiter.change for waiter in batch]
         try:
-            results = self._write_now(changes)
+            results = self._writer.write_now(changes)
             on_loop = results is not None
             if results is None:
-                results = await self._write(changes)
+                results = await self._writer.write_together(changes)
+            if results is None:  # a change breaks a constraint: each alone, so it fails alone
+                results = [await self._writer.write_alone(change) for change in changes]
         except BaseException as exc:
             for waiter in batch:
                 _fail(waiter, exc, written=isinstance(exc, asyncio.CancelledError))
