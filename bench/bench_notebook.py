@@ -8,7 +8,11 @@ pandas, and diagram render times, in one process.
 2. Diagrams of definitions with 10, 50 and 200 states (and 200 states in 20 compound states,
    drawn as clusters and collapsed): building the DOT source, and rendering it to SVG with the
    default renderer (graphviz-pure) and, when there is one, a system dot. Target: 50 states in
-   under 150 ms with the default renderer.
+   under 150 ms with the default renderer. Then busy workflows (4 transitions per state: next,
+   skip ahead, back, fail) of 100, 200 and 2,000 states displayed as a notebook does
+   (``display_bundle()``, the size-bounded layout): targets 100 states under 5 s, 200 under
+   10 s with graphviz-pure, and 2,000 states (refused: past the size limit) under 500 MB,
+   the peak resident memory of this process and of the renderer's processes.
 
 3. ``await load_history_frame(store)`` over a store file (default 1,000 workflows x 100
    transitions, contexts changing every few transitions, some events with data) against
@@ -18,7 +22,7 @@ pandas, and diagram render times, in one process.
    JSON as text, is printed too.
 
 Run: .venv/bin/python bench/bench_notebook.py [--rounds N] [--machines N] [--entries N]
-     [--workflows N] [--transitions N] [--only machines|store|diagrams ...]
+     [--workflows N] [--transitions N] [--only machines|store|diagrams|busy ...]
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import gc
 import itertools
 import json
 import os
+import random
+import resource
 import sqlite3
 import statistics
 import tempfile
@@ -286,6 +292,41 @@ def bench_diagrams(rounds: int) -> None:
         print(row)
 
 
+def busy_definition(states: int) -> dn.WorkflowDefinition:
+    """``states`` states with 4 transitions each: next, skip 2-4 ahead, back 1-3, fail."""
+    rng = random.Random(7)
+    names = [f"step_{i:04d}" for i in range(states - 2)]
+    defs = [dn.StateDef(n) for n in names]
+    defs += [dn.StateDef("Done", terminal=True), dn.StateDef("Failed", terminal=True)]
+    last = len(names) - 1
+    transitions = []
+    for i, name in enumerate(names):
+        transitions += [
+            dn.TransitionDef(name, "next", names[i + 1] if i < last else "Done"),
+            dn.TransitionDef(name, "skip", names[min(i + rng.randint(2, 4), last)]),
+            dn.TransitionDef(name, "back", names[max(i - rng.randint(1, 3), 0)]),
+            dn.TransitionDef(name, "fail", "Failed"),
+        ]
+    return dn.WorkflowDefinition(f"busy-{states}", tuple(defs), names[0], tuple(transitions))
+
+
+def bench_busy_diagrams() -> None:
+    """Busy workflows displayed as in a notebook, once each (they take seconds)."""
+    print(f"\n{'busy definition (display)':<30}{'seconds':>9}  {'shown':<10}target")
+    for states, target in ((100, 5.0), (200, 10.0), (2000, None)):
+        definition = busy_definition(states)
+        started = time.perf_counter()
+        bundle = dnb.diagram(definition).display_bundle()
+        seconds = time.perf_counter() - started
+        shown = "picture" if "image/svg+xml" in bundle else "refusal"
+        goal = f"< {target:g} s" if target else "a refusal, < 500 MB"
+        label = f"{states} states, {len(definition.transitions)} transitions"
+        print(f"{label:<30}{seconds:9.2f}  {shown:<10}{goal}")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory: this process {own:.0f} MB, the renderer {children:.0f} MB (< 500 MB)")
+
+
 def render_ms(to_svg: Callable[[], object], rounds: int) -> float:
     """Median milliseconds of ``rounds`` renders; one only when it takes seconds."""
     first = timed(to_svg)
@@ -294,7 +335,7 @@ def render_ms(to_svg: Callable[[], object], rounds: int) -> float:
     return statistics.median([first, *(timed(to_svg) for _ in range(rounds - 1))]) * 1000
 
 
-SECTIONS = ("machines", "store", "diagrams")
+SECTIONS = ("machines", "store", "diagrams", "busy")
 
 
 def main() -> None:
@@ -313,6 +354,8 @@ def main() -> None:
         bench_store_frames(args.rounds, args.workflows, args.transitions)
     if "diagrams" in sections:
         bench_diagrams(args.rounds)
+    if "busy" in sections:
+        bench_busy_diagrams()
 
 
 if __name__ == "__main__":

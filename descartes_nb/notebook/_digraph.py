@@ -17,6 +17,7 @@ from typing import Any, Final, overload
 import graphviz
 
 from ..errors import RenderError
+from ._effort import Size
 from ._fit import FIT_WIDTH_PT, inline_html, responsive, svg_width_pt
 from ._legend import LegendItem, with_legend
 from ._render import failure_bundle, run_renderer
@@ -150,6 +151,9 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]  # graphviz is untyped
     """What the legend under the picture explains (set by ``diagram``); none by default."""
     auto_direction: bool = False
     """Whether the first display may turn the layout top to bottom, if that fits better."""
+    size: Size | None = None
+    """Its states, edges and compound states (set by ``diagram``): what a display draws,
+    and what it advises when the picture is too large or too slow."""
 
     def _repr_mimebundle_(
         self,
@@ -178,13 +182,17 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]  # graphviz is untyped
     def display_bundle(self) -> dict[str, str]:
         """The picture for display: ``text/html`` (inline SVG) and ``image/svg+xml``.
 
-        When it cannot be drawn, only ``text/html``: why, and the DOT source. Never raises
-        a ``RenderError``.
+        When it cannot be drawn, only ``text/html``: why, what to do, and the DOT source.
+        A diagram past the size limit (``MAX_STATES``, ``MAX_EDGES``) is not even tried.
+        Never raises a ``RenderError``.
         """
+        advice = None if self.size is None else self.size.advice()
+        if self.size is not None and self.size.too_large:
+            return failure_bundle(RenderError(self.size.refusal()), self.source)
         try:
             svg = self._fitting_svg()
         except RenderError as exc:
-            return failure_bundle(exc, self.source)
+            return failure_bundle(exc, self.source, advice=advice)
         svg = with_legend(svg, self.legend)
         return {"image/svg+xml": responsive(svg), "text/html": inline_html(svg)}
 
@@ -211,6 +219,7 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]  # graphviz is untyped
         """An independent copy, legend and direction choice included."""
         twin: Diagram = super().copy()
         twin.legend, twin.auto_direction = self.legend, self.auto_direction
+        twin.size = self.size
         return twin
 
     def _image(self, mimetype: str) -> dict[str, Any]:
@@ -218,7 +227,8 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]  # graphviz is untyped
         try:
             return {mimetype: self.pipe(format=_IMAGES[mimetype], quiet=True)}
         except RenderError as exc:
-            return failure_bundle(exc, self.source)
+            advice = None if self.size is None else self.size.advice()
+            return failure_bundle(exc, self.source, advice=advice)
 
     def _options(
         self,

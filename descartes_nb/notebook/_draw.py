@@ -13,6 +13,7 @@ from typing import Final, Literal, cast
 import graphviz
 
 from ._digraph import Diagram
+from ._effort import Size, graph_attrs
 from ._legend import legend_items
 from ._model import GraphModel, StateCluster, StateNode, TransitionEdge
 from ._style import (
@@ -72,6 +73,8 @@ def draw(model: GraphModel, *, direction: Direction = "auto") -> Diagram:
     """
     if direction not in ("auto", "LR", "TB"):
         raise ValueError(f"direction must be 'auto', 'LR' or 'TB', got {direction!r}")
+    compound = sum(1 for cluster in model.clusters if not cluster.region)
+    size = Size(len(model.nodes), len(model.edges), compound)
     graph = Diagram(
         "workflow",
         format="svg",  # what every renderer writes (graphviz-pure has no pdf)
@@ -79,6 +82,7 @@ def draw(model: GraphModel, *, direction: Direction = "auto") -> Diagram:
             **_GRAPH,
             "rankdir": "LR" if direction == "auto" else direction,
             "label": _text(model.title),
+            **graph_attrs(size),
         },
         node_attr=_NODE,
         edge_attr=_EDGE,
@@ -88,9 +92,12 @@ def draw(model: GraphModel, *, direction: Direction = "auto") -> Diagram:
     graph.edge("start", model.initial, **start_attrs)
     _draw_states(graph, model, None)
     busiest = max((edge.count for edge in model.edges), default=0)
+    label = "label" if size.effort == "full" else "xlabel"  # beside the edge: half the ranks
     for edge in model.edges:
-        graph.edge(edge.source, edge.target, _text(edge.label), **_edge_attrs(edge, busiest))
+        attrs = {label: _text(edge.label), **_edge_attrs(edge, busiest)}
+        graph.edge(edge.source, edge.target, **attrs)
     graph.legend = legend_items(model)
+    graph.size = size
     graph.auto_direction = direction == "auto"
     return graph
 

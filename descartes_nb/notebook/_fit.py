@@ -10,12 +10,16 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from ._dark import dark_style
+
 FIT_WIDTH_PT: Final = 675.0
 """The width a diagram should fit without scaling: 900 px, a JupyterLab output area of a
 1280 px window with its side panel closed, less a margin."""
 _SVG_OPEN = re.compile(r"<svg\b[^>]*>", re.DOTALL)
 _WIDTH = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)pt"', re.DOTALL)
 _SHRINK: Final = "max-width:100%;height:auto"
+_CLASS: Final = "descartes-nb-picture"
+_DARK_STYLE: Final = dark_style(f".{_CLASS}")
 
 
 def svg_width_pt(svg: str) -> float | None:
@@ -34,7 +38,10 @@ def responsive(svg: str) -> str:
 
 
 def inline_html(svg: str) -> str:
-    """The SVG as HTML: no XML prolog, shrunk to the output width, tooltips on hover."""
+    """The SVG as HTML: no XML prolog, shrunk to the output width, tooltips on hover.
+
+    Its style sheet re-inks it on a dark theme (see ``_dark``).
+    """
     found = _SVG_OPEN.search(svg)
     body = responsive(svg[found.start() :] if found else svg)
-    return f'<div class="descartes-nb-picture" style="max-width:100%">{body}</div>'
+    return f'<div class="{_CLASS}" style="max-width:100%">{_DARK_STYLE}{body}</div>'

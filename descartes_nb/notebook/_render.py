@@ -219,14 +219,16 @@ def svg_bundle(graph: graphviz.Source | graphviz.Graph | graphviz.Digraph) -> di
         return failure_bundle(exc, graph.source)
 
 
-def failure_bundle(exc: RenderError, source: str) -> dict[str, str]:
-    """For display: why a render failed (with what to do past the time limit), and the source."""
+def failure_bundle(exc: RenderError, source: str, *, advice: str | None = None) -> dict[str, str]:
+    """For display: why a render failed (with what to do past the time limit), and the source.
+
+    ``advice`` is what the graph's owner can do about its size (``Size.advice()``: collapse
+    only when there are compound states); it is shown past the time limit.
+    """
     message = str(exc)
     if isinstance(exc, RenderTimeoutError):
-        message += (
-            ". Draw it with collapse=True, or raise the limit with "
-            "descartes_nb.notebook.set_render_timeout(seconds)."
-        )
+        message += f". {advice}, or" if advice else ". Draw a smaller graph, or"
+        message += " raise the limit with descartes_nb.notebook.set_render_timeout(seconds)."
     return {"text/html": _failure_html(message, source)}
 
 

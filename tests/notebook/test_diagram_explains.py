@@ -103,7 +103,7 @@ def test_legend_wraps_to_the_width_of_a_narrow_graph():
 def test_inline_html_drops_the_prolog_and_shrinks_to_the_output_width():
     svg = '<?xml version="1.0"?>\n<!DOCTYPE svg>\n<svg width="900pt" height="50pt"><g/></svg>'
     html = inline_html(svg)
-    assert html.startswith('<div class="descartes-nb-picture" style="max-width:100%">')
+    assert html.startswith('<div class="descartes-nb-picture" style="max-width:100%"><style>')
     assert '<svg width="900pt" height="50pt" style="max-width:100%;height:auto">' in html
     assert "<?xml" not in html
     assert "DOCTYPE" not in html
