@@ -18,6 +18,8 @@ from ..store._changes import ChangeFeed, CommittedChange
 from ..store._fleet import SentEvent
 from ._panelview import table
 from ._tasks import show_message, spawn
+from ._timefmt import plural
+from ._widgets import with_static_view
 
 _WAIT: Final = 30.0  # seconds a sent event's outcome is awaited before saying so
 _HEADER: Final = ("workflow", "definition", "state", "version", "last event")
@@ -161,6 +163,25 @@ class FleetDashboard(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is un
             )
             return
         show_message(self.message, _outcome(workflow_id, name, entry))
+
+    def static_text(self) -> str:
+        """The dashboard as plain text: one line per workflow, in id order."""
+        rows = [self.rows[wid] for wid in sorted(self.rows)]
+        width = max((len(r.workflow) for r in rows), default=0)
+        lines = [f"FleetDashboard: {plural(len(rows), 'workflow', 'workflows')}"]
+        lines += [
+            f"  {r.workflow:{width}}  {r.definition}: {r.state} (version {r.version}"
+            + (f", last event {r.event})" if r.event else ")")
+            for r in rows
+        ]
+        return "\n".join(lines)
+
+    def static_html(self) -> str:
+        """The dashboard's table as static HTML (what a saved notebook shows)."""
+        return str(self.table.value)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        return with_static_view(super()._repr_mimebundle_(**kwargs), self)
 
     def close(self) -> None:
         """Stop following the store and close the widgets."""

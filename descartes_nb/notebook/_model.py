@@ -18,6 +18,7 @@ from typing import Literal
 from ..core import _engine as engine
 from ..core._definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
 from ..core._events import ROLLBACK
+from ..core._interpreter import matches
 
 Move = tuple[str, str, str]
 """One recorded move: ``(from_state, event, to_state)``."""
@@ -167,11 +168,17 @@ def _taken(
     # A statechart's move from a compound state (a parallel one, while in its regions):
     # a transition of a state at or under ``source``, or above it, on that event.
     around = {source, *definition.ancestors(source)}
-    for t in definition.transitions:
-        inside = t.source in around or source in definition.ancestors(t.source)
-        if t.event == event and inside and _lands(definition, t, source, target):
-            return t
-    return None
+    found = [
+        t
+        for t in definition.transitions
+        if t.event
+        and matches(t.event, event)
+        and (t.source in around or source in definition.ancestors(t.source))
+    ]
+    landing = next((t for t in found if _lands(definition, t, source, target)), None)
+    # Else the event's transition led on through a done event, an eventless transition or a
+    # raised event (the join of a parallel state): the move is still the definition's.
+    return landing or (found[0] if found else None)
 
 
 def _lands(definition: WorkflowDefinition, t: TransitionDef, source: str, target: str) -> bool:

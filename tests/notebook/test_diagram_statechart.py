@@ -20,8 +20,9 @@ from descartes_nb import notebook as dnb
 from descartes_nb.core._definition import DONE_PREFIX
 from descartes_nb.notebook._draw import draw
 from descartes_nb.notebook._layout import build_model
-from descartes_nb.notebook._model import Observation
+from descartes_nb.notebook._model import Observation, classify
 
+WORKFLOWS = Path(__file__).parents[2] / "notebooks" / "workflows"
 S, T = dn.StateDef, dn.TransitionDef
 FILLED = 'fillcolor="#ffe082"'
 SVG = "{http://www.w3.org/2000/svg}"
@@ -245,3 +246,18 @@ def test_rendered_statechart_has_regions_circles_rings_and_a_border_done(rendere
     assert on_border < 1.5, (x, y, min(xs), max(xs), min(ys), max(ys))
     assert min(xs) - 1 <= x <= max(xs) + 1
     assert min(ys) - 1 <= y <= max(ys) + 1
+
+
+async def test_a_join_through_a_done_event_is_drawn_as_the_definitions_own_move():
+    """'passed' in Testing completes Checks, whose done transition goes to Review: one
+    macrostep, recorded Checks --passed--> CodeReview; the diagram must not call it wrong."""
+    release = dn.load_definitions(WORKFLOWS / "release.toml")["release"]
+    sm = dn.WorkflowStateMachine("r-1", release)
+    await sm.process_event("compiled")
+    entry = await sm.process_event("passed")
+    assert (entry.from_state, entry.to_state) == ("Checks", "CodeReview")
+    kind, taken = classify(release, ("Checks", "passed", "CodeReview"))
+    assert kind == "defined"
+    assert taken is not None
+    assert (taken.source, taken.target) == ("Testing", "Tested")
+    assert "#c62828" not in dnb.diagram(sm).source

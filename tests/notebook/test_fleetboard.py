@@ -98,3 +98,23 @@ async def test_fleet_dashboard_send_without_a_choice_says_so(store: Store) -> No
 def test_fleet_dashboard_refuses_what_is_not_a_store() -> None:
     with pytest.raises(TypeError, match=r"got 'fleet\.db'"):
         FleetDashboard("fleet.db")  # type: ignore[arg-type]
+
+
+async def test_fleet_dashboard_shows_as_text_where_widgets_cannot_run(store: Store) -> None:
+    await dn.WorkflowStateMachine("c1", DEFINITIONS["counter"]).attach_store(store)
+    sm = dn.WorkflowStateMachine("timed-2", DEFINITIONS["timed"])
+    await sm.attach_store(store)
+    await sm.process_event("start")
+    sm.cancel_timers()
+    board = FleetDashboard(store, DEFINITIONS, poll_interval=0.01)
+    try:
+        await asyncio.wait_for(board.ready.wait(), 10)
+        bundle = board._repr_mimebundle_()
+        assert bundle["text/plain"] == (
+            "FleetDashboard: 2 workflows\n"
+            "  c1       counter: Counting (version 0)\n"
+            "  timed-2  timed: Working (version 1, last event start)"
+        )
+        assert "<table" in bundle["text/html"]
+    finally:
+        board.close()

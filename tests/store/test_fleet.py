@@ -189,4 +189,4 @@ async def test_idle_worker_wakes_for_the_next_timer_before_its_poll_interval(
         worker.stop()
         await serving
     history = await store.get_workflow_history("t1")
-    assert [e.event for e in history] == ["start", "Timeout"]
+    assert [e.event for e in history][:2] == ["start", "Timeout"]  # then Retry, 50 ms on

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 import descartes_nb as dn
+from descartes_nb.cli import main
+
+from .conftest import query
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 CHART = dn.load_definitions(FIXTURES / "valid_statechart.toml")["chart"]
@@ -178,3 +181,33 @@ async def test_states_that_do_not_fit_the_definition_fail_recovery(
         await dn.WorkflowRecovery(store, [CHART]).recover_workflow(sm.workflow_id)
     report = await dn.WorkflowRecovery(store, [CHART]).recover_all_workflows()
     assert [f.workflow_id for f in report.failures] == [sm.workflow_id]
+
+
+async def damaged_chart_file(path: Path, clock: dn.ManualClock) -> None:
+    """Workflows 'a' (its seq 2 exited holds a number) and 'b' (sound) in ``path``."""
+    async with dn.SqliteWorkflowStore(path, clock=clock) as store:
+        sm, other = (dn.WorkflowStateMachine(w, CHART, store=store, clock=clock) for w in "ab")
+        await drive(sm, clock, "again", "pause")
+        await drive(other, clock, "next")
+    query(path, "UPDATE transitions SET exited = '[\"L1\", 7]' WHERE seq = 2 AND workflow = 1")
+
+
+async def test_a_damaged_statechart_row_is_named_by_a_read_only_store(tmp_path, clock):
+    path = tmp_path / "charts.db"
+    await damaged_chart_file(path, clock)
+    async with dn.SqliteWorkflowStore(path, read_only=True) as reader:
+        loaded = dict(await reader.load_all_workflows())
+    assert isinstance(loaded["b"], dn.SerializedWorkflow)
+    assert isinstance(loaded["a"], dn.SerializationError)
+    assert "workflow 'a' history seq 2 exited must be a JSON array of state names" in str(
+        loaded["a"]
+    )
+
+
+def test_a_damaged_statechart_row_is_named_by_history_inspection(tmp_path, capsys, clock):
+    path = tmp_path / "charts.db"
+    dn.run_sync(damaged_chart_file(path, clock))
+    assert main(["history", str(path)]) == 1
+    unreadable = [line for line in capsys.readouterr().out.splitlines() if "unreadable" in line]
+    assert len(unreadable) == 1
+    assert unreadable[0].split()[0] == "a"
