@@ -78,7 +78,9 @@ DIAGRAMS_JS = """(meaning) => Array.from(document.querySelectorAll('.descartes-n
         const plain = Array.from(svg.querySelectorAll('g.node'))
             .find(g => !g.querySelector('[fill="#ffe082"]'));  // not the current state
         const text = plain && plain.querySelector('text');
-        return {index: i, painted, legend: !!svg.querySelector('g.legend'),
+        const legend = Array.from(svg.querySelectorAll('g.legend text'))
+            .map(t => getComputedStyle(t).fill);
+        return {index: i, painted, legend: legend.length > 0, legend_inks: legend,
                 background: page ? getComputedStyle(page).fill : null,
                 ink: text ? getComputedStyle(text).fill : null};
     })"""
@@ -251,7 +253,11 @@ def check_diagrams(page: Page, notebook: str) -> None:
     assert unexplained == [], f"{notebook}: diagrams without their legend: {unexplained}"
     glaring = [d for d in diagrams if d["background"] not in (None, "rgba(0, 0, 0, 0)")]
     assert glaring == [], f"{notebook}: diagrams on a white card: {glaring}"
-    dark_ink = [d for d in diagrams if d["ink"] not in (None, DARK_INK)]
+    dark_ink = [
+        d
+        for d in diagrams
+        if d["ink"] not in (None, DARK_INK) or set(d["legend_inks"]) - {DARK_INK}
+    ]
     assert dark_ink == [], f"{notebook}: diagrams with dark ink on the dark theme: {dark_ink}"
 
 
