@@ -50,5 +50,5 @@ def dark_style(scope: str) -> str:
         for attr in ("fill", "stroke")
     ]
     rules.append(f"{where} text:not([fill]){{fill:{DARK[INK]}}}")  # the title: black by default
-    rules.append(f'{where} [fill="{ACTIVE_FILL}"] ~ text{{fill:{_ON_ACTIVE}}}')
+    rules.append(f'{where} g.node [fill="{ACTIVE_FILL}"] ~ text{{fill:{_ON_ACTIVE}}}')
     return "<style>" + "\n".join(rules) + "</style>"

@@ -1,4 +1,12 @@
-"""The diagrams' palette: ink, muted, highlight and fill colours, and the font."""
+"""The diagrams' palette: ink, muted, highlight and fill colours, and the font.
+
+Colour in a diagram means what its legend says (current state, last transition, not allowed
+now, rollback, not allowed by the definition), so states are not filled with their chart
+colour (``_palette.state_colors``): a red "Failed" would read as "not allowed by the
+definition", a filled state as the current one. Charts carry the per-state colours; a
+diagram's states are named, which is how they are matched. ``_dark`` re-inks these colours
+on a dark theme.
+"""
 
 from __future__ import annotations
 

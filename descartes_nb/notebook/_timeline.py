@@ -328,7 +328,8 @@ def _mark_layer(marks: pd.DataFrame, lanes: alt.Y, span: pd.Timedelta) -> alt.Ch
     shapes = alt.Scale(domain=["failure", "rollback"], range=["cross", "triangle-left"])
     layer: alt.Chart = (
         alt.Chart(data, name="timeline_marks")
-        .mark_point(filled=True, size=70, color="#212121", opacity=0.9)
+        # dark with a light outline: seen on a light and on a dark theme alike
+        .mark_point(filled=True, size=70, fill="#212121", stroke="#ffffff", strokeWidth=0.8)
         .encode(
             x=time_axis("at", span),
             y=lanes,

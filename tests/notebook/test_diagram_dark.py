@@ -50,5 +50,5 @@ def test_dark_style_applies_only_under_a_dark_theme_and_in_its_scope():
     scope = f":is({', '.join(DARK_THEMES)}) .pic "
     assert all(rule.startswith(scope) for rule in rules)
     assert 'body[data-jp-theme-light="false"]' in scope
-    assert f'[fill="{ACTIVE_FILL}"] ~ text{{fill:#263238}}' in style  # dark text on yellow
+    assert f'g.node [fill="{ACTIVE_FILL}"] ~ text{{fill:#263238}}' in style  # on yellow
     assert '[fill="white"]{fill:transparent}' in style
