@@ -88,11 +88,9 @@ def test_stored_statechart_workflows_recovered_after_crashes_equal_the_live_ones
     definition = without_timers(definition)
     try:
         dn.WorkflowStateMachine(WORKFLOW, definition)
-    except (AssertionError, RecursionError, dn.DefinitionError):
-        # Charts whose initial macrostep loops (DefinitionError), takes an eventless
-        # transition to the previous state or recurses through history states fail before
-        # any store is involved (the interpreter's matter, reported with issue 12).
-        assume(False)
+    except dn.DefinitionError as exc:  # an initial macrostep that never settles
+        assume("did not settle" not in str(exc))
+        raise
     named = sorted({t.event for t in definition.transitions if t.event})
     with tempfile.TemporaryDirectory(prefix="descartes-chart-props-") as folder:
         run = Run(definition, Path(folder), limit)

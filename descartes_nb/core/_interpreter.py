@@ -457,7 +457,9 @@ class _Run:
             self.is_reusable = False
             parent = node.parent or ROOT
             for s in self.memory.get(state) or node.default or (parent,):
-                if s == parent:
+                if s == parent:  # nothing remembered, no default: the parent's own entry
+                    if parent != ROOT:
+                        entering.add(parent)
                     self.add_descendants_of_parent(parent, entering)
                 else:
                     self.add_descendants(s, entering)

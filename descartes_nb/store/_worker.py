@@ -187,11 +187,16 @@ class Worker:
             await claims.close()
 
     async def _serve(self, claims: Claims) -> int:
-        """Process items until none is due (or ``stop()``); return how many."""
+        """Process the items due when called until none is left (or ``stop()``); say how many.
+
+        An item that falls due meanwhile (a Retry armed by a Timeout just fired) waits for the
+        next call: what one call does does not depend on how fast it ran.
+        """
         done = 0
+        now = _CLOCK.now()
         while not self._stop.is_set():
             try:
-                claimed = await claims.claim(_CLOCK.now())
+                claimed = await claims.claim(now)
             except StoreError as exc:
                 _log.warning("worker: could not claim work: %s", exc)
                 return done

@@ -352,3 +352,20 @@ def test_deserialize_refuses_an_illegal_configuration(release):
     )
     with pytest.raises(dn.SerializationError, match="parallel state 'Checks' has regions"):
         dn.WorkflowStateMachine.deserialize(broken, definition=release)
+
+
+async def test_history_without_default_or_memory_enters_its_parent_as_by_default():
+    d = chart(
+        (
+            St("Start"),
+            St("P", initial="A"),
+            St("A", parent="P"),
+            St("H", parent="P", history="deep"),
+        ),
+        (T("Start", "go", "H"),),
+        "Start",
+    )
+    sm = dn.WorkflowStateMachine("h", d)
+    entry = await sm.process_event("go")
+    assert sm.configuration == {"P", "A"}
+    assert entry.entered == ("P", "A")
