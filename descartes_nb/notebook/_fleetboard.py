@@ -16,10 +16,9 @@ from ..core._serialization import SerializedWorkflow
 from ..errors import SerializationError, StoreError
 from ..store._changes import ChangeFeed, CommittedChange
 from ..store._fleet import SentEvent
-from ._panelview import table
+from ._panelview import table, with_static_view
 from ._tasks import show_message, spawn
 from ._timefmt import plural
-from ._widgets import with_static_view
 
 _WAIT: Final = 30.0  # seconds a sent event's outcome is awaited before saying so
 _HEADER: Final = ("workflow", "definition", "state", "version", "last event")

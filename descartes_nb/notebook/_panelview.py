@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from ..core._events import ROLLBACK
 from ..core._history import StateHistoryEntry
@@ -151,3 +151,8 @@ def history_text(entries: Sequence[StateHistoryEntry], kept: int) -> list[str]:
             f"after {format_duration(e.duration)}" + (f", data {data}" if data else "")
         )
     return lines
+
+
+def with_static_view(bundle: dict[str, Any], widget: Any) -> dict[str, Any]:
+    """A widget's display bundle with readable text and HTML in place of its bare repr."""
+    return {**bundle, "text/plain": widget.static_text(), "text/html": widget.static_html()}

@@ -10,9 +10,9 @@ from ..core._history import StateHistoryEntry
 from ..core._machine import WorkflowStateMachine
 from ..core._serialization import SerializedWorkflow
 from ._moves import configuration_before
-from ._panelview import context_html, esc, history_text, step_sentence
+from ._panelview import context_html, esc, history_text, step_sentence, with_static_view
 from ._timefmt import plural
-from ._widgets import Refresher, mark, svg_html, with_static_view
+from ._widgets import Refresher, mark, svg_html
 
 _STATIC_NOTE: Final = "A static view: run the notebook to use the slider."
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 import ipywidgets
 
-from ..core._definition import DONE_PREFIX
+from ..core._definition import DONE_PREFIX, WorkflowDefinition
 from ..core._events import FAIL, ROLLBACK, WorkflowEvent
 from ..core._history import StateHistoryEntry
 from ..core._machine import WorkflowStateMachine
 from ..core._serialization import SerializedWorkflow
 from ..orchestrator import WorkflowOrchestrator
 from ._diagram import diagram
+from ._fleetboard import FleetDashboard
 from ._panelview import (
     context_html,
     esc,
@@ -24,6 +25,7 @@ from ._panelview import (
     processed,
     table,
     to_json,
+    with_static_view,
 )
 from ._tasks import show_message, spawn
 from ._timefmt import format_duration, plural
@@ -206,11 +208,6 @@ class EventPanel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untype
         super().close()
 
 
-def with_static_view(bundle: dict[str, Any], widget: Any) -> dict[str, Any]:
-    """A widget's display bundle with readable text and HTML in place of its bare repr."""
-    return {**bundle, "text/plain": widget.static_text(), "text/html": widget.static_html()}
-
-
 def _set_button(button: ipywidgets.Button, enabled: bool, why_not: str) -> None:
     """Enabled buttons look clickable (primary); disabled ones say why in their tooltip."""
     button.disabled = not enabled
@@ -225,14 +222,30 @@ def _event_names(sm: WorkflowStateMachine) -> list[str]:
 
 
 class Dashboard(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
-    """Every workflow of an orchestrator: state, time in state, last event; pick one to drive.
+    """Every workflow of an orchestrator, or of a store: state, time in state, last event.
 
     ``Dashboard(orchestrator)`` lists the workflows (filterable by state), shows the
     ``EventPanel`` of the one selected, and can broadcast an event to all of them. It follows
     changes made by other code, to the workflows and to the orchestrator.
+
+    ``Dashboard(store, definitions)`` shows the whole fleet of a store instead, live through
+    ``store.changes()``, its buttons sending events through ``store.send_event`` for the
+    workers of any process (a ``FleetDashboard``, kept as ``dashboard.fleet``).
     """
 
-    def __init__(self, orchestrator: WorkflowOrchestrator) -> None:
+    def __init__(
+        self,
+        source: WorkflowOrchestrator | Any,
+        definitions: Mapping[str, WorkflowDefinition] | Iterable[WorkflowDefinition] = (),
+        *,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self.fleet: FleetDashboard | None = None
+        if not isinstance(source, WorkflowOrchestrator):  # a store: the fleet
+            self.fleet = FleetDashboard(source, definitions, poll_interval=poll_interval)
+            super().__init__([self.fleet])
+            return
+        orchestrator = source
         self.orchestrator = orchestrator
         self.state_filter = ipywidgets.Dropdown(options=["all"], value="all", description="state")
         self.table = ipywidgets.HTML()
@@ -308,7 +321,11 @@ class Dashboard(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
         show_message(self.message, "\n".join(lines), error=accepted < len(results))
 
     def close(self) -> None:
-        """Stop following the orchestrator and its workflows, and close the widgets."""
+        """Stop following the orchestrator and its workflows (or the store), and close."""
+        if self.fleet is not None:
+            self.fleet.close()
+            super().close()
+            return
         self._unsubscribe()
         for unsubscribe in self._watched.values():
             unsubscribe()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import descartes_nb as dn
-from descartes_nb.notebook import FleetDashboard
+from descartes_nb.notebook import Dashboard, FleetDashboard
 from descartes_nb.notebook._tasks import message_text
 
 DEFINITIONS = dn.load_definitions(Path(__file__).parent.parent / "store" / "fleet.toml")
@@ -116,5 +116,18 @@ async def test_fleet_dashboard_shows_as_text_where_widgets_cannot_run(store: Sto
             "  timed-2  timed: Working (version 1, last event start)"
         )
         assert "<table" in bundle["text/html"]
+    finally:
+        board.close()
+
+
+async def test_dashboard_of_a_store_is_the_fleet_board(store: Store) -> None:
+    """DESIGN's ``Dashboard(store)``: the same class as for an orchestrator, the fleet inside."""
+    await dn.WorkflowStateMachine("c1", DEFINITIONS["counter"]).attach_store(store)
+    board = Dashboard(store, DEFINITIONS, poll_interval=0.01)
+    try:
+        assert isinstance(board.fleet, FleetDashboard)
+        assert board.children == (board.fleet,)
+        await asyncio.wait_for(board.fleet.ready.wait(), 10)
+        assert board.fleet.rows["c1"][:3] == ("c1", "counter", "Counting")
     finally:
         board.close()
