@@ -4,7 +4,6 @@ in-memory one: random statecharts driven by random events, persisted, crashed, r
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -18,13 +17,6 @@ from .conftest import START
 from .strategies import json_values, statecharts
 
 WORKFLOW = "chart-7"
-
-
-def without_timers(definition: dn.WorkflowDefinition) -> dn.WorkflowDefinition:
-    """Timeouts and retries are the flat property's matter (tests/test_recovery_props.py);
-    this one is about configurations and history memory."""
-    states = tuple(dataclasses.replace(s, timeout=None, retry=None) for s in definition.states)
-    return dataclasses.replace(definition, states=states)
 
 
 class Run:
@@ -85,7 +77,6 @@ class Run:
 def test_stored_statechart_workflows_recovered_after_crashes_equal_the_live_ones(
     definition, limit, data
 ):
-    definition = without_timers(definition)
     try:
         dn.WorkflowStateMachine(WORKFLOW, definition)
     except dn.DefinitionError as exc:  # an initial macrostep that never settles

@@ -589,7 +589,12 @@ class WorkflowStateMachine(MachineChanges):
         )
         if sm._timers is not None:  # timeouts keep counting from when the states were entered
             entered = entry_times(
-                definition, sm._history, sm._state, sm._state_entered_at, sm._created_at
+                definition,
+                sm._history,
+                sm._configuration,
+                sm._state,
+                sm._state_entered_at,
+                sm._created_at,
             )
             sm._timers.restore(sm._state, entered, sm._history, sm._retry_attempts)
         return sm

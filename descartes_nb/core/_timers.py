@@ -32,7 +32,7 @@ from ._clock import Clock, TimerHandle
 from ._definition import RetryPolicy, WorkflowDefinition
 from ._duration import format_duration
 from ._events import RETRY, TIMEOUT
-from ._history import History
+from ._history import History, StateHistoryEntry
 from ._jsonvalue import FrozenDict, JSONValue
 from ._ports import DurableTimer
 
@@ -177,11 +177,13 @@ class WorkflowTimers:
         history: History,
         retry_attempts: int,
     ) -> None:
-        """Re-arm everything for a workflow rebuilt from a snapshot (timeouts keep counting)."""
+        """Re-arm everything for a workflow rebuilt from a snapshot (timeouts keep counting).
+
+        ``entered`` says when each active state was entered (see ``entry_times``).
+        """
         self.cancel_all()
-        for name in engine.configuration_of(self._definition, state):
-            if name in entered:
-                self.enter((name,), entered[name])
+        for name, at in entered.items():
+            self.enter((name,), at)
         previous = history.previous_state()
         if previous is not None:
             self._plan_retry(state, previous, entered[state], retry_attempts)
@@ -270,23 +272,36 @@ def _timeout_data(state: str, timeout: timedelta) -> JSONValue:
 def entry_times(
     definition: WorkflowDefinition,
     history: History,
+    configuration: frozenset[str],
     state: str,
     state_entered_at: datetime,
     created_at: datetime,
 ) -> dict[str, datetime]:
     """When each active state was entered, read back from the history (for ``restore``).
 
-    An ancestor entered before the oldest retained entry counts from that entry's start,
+    A statechart's entries say which states they entered; a flat definition's say it by their
+    states. A state entered before the oldest retained entry counts from that entry's start,
     so that a timeout fires late rather than early.
     """
-    found = {state: state_entered_at}
-    for ancestor in definition.ancestors(state):
-        found[ancestor] = created_at if history.first_seq == 1 else _base_time(history)
+    start = created_at if history.first_seq == 1 or not len(history) else _base_time(history)
+    recorded = bool(len(history)) and bool(history[-1].configuration)
+    found = {} if recorded else {state: state_entered_at}
+    for name in configuration - found.keys():
+        found[name] = start
         for entry in reversed(history):
-            if ancestor not in engine.configuration_of(definition, entry.from_state):
-                found[ancestor] = entry.timestamp
+            if _entered(definition, entry, name, recorded):
+                found[name] = entry.timestamp
                 break
     return found
+
+
+def _entered(
+    definition: WorkflowDefinition, entry: StateHistoryEntry, name: str, recorded: bool
+) -> bool:
+    """Whether ``entry`` entered ``name`` (a flat entry: it was not active before it)."""
+    if recorded:
+        return name in entry.entered
+    return name not in engine.configuration_of(definition, entry.from_state)
 
 
 def _base_time(history: History) -> datetime:

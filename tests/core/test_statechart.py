@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -369,3 +370,28 @@ async def test_history_without_default_or_memory_enters_its_parent_as_by_default
     entry = await sm.process_event("go")
     assert sm.configuration == {"P", "A"}
     assert entry.entered == ("P", "A")
+
+
+async def test_timeouts_inside_regions_are_rearmed_by_deserialize():
+    d = chart(
+        (
+            St("Par", parallel=True),
+            St("L", parent="Par"),
+            St("L1", parent="L", timeout=timedelta(minutes=10)),
+            St("L2", parent="L"),
+            St("R", parent="Par"),
+            St("R1", parent="R"),
+            St("R2", parent="R"),
+        ),
+        (T("R1", "go", "R2"), T("L1", "Timeout", "L2")),
+        "Par",
+    )
+    clock = dn.ManualClock(start=datetime(2026, 3, 1, tzinfo=UTC))
+    sm = dn.WorkflowStateMachine("t", d, clock=clock)
+    await clock.advance(timedelta(minutes=4))
+    await sm.process_event("go")
+    again = dn.WorkflowStateMachine.deserialize(sm.serialize(), definition=d, clock=clock)
+    sm.cancel_timers()
+    await clock.advance(timedelta(minutes=6))  # L1 was entered 10 minutes ago
+    assert again.configuration == {"Par", "L", "L2", "R", "R2"}
+    assert again.history[-1].event == "Timeout"
