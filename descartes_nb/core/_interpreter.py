@@ -372,11 +372,18 @@ class _Run:
             domain = self.domain(t)
             for target in self.effective_targets(t):
                 self.add_ancestors(target, domain, entering)
+        return self.activate(entering)
+
+    def activate(self, entering: set[str]) -> tuple[str, ...]:
+        """Enter ``entering`` in document order.
+
+        Raises their entry events, and the done events of the parents of final states.
+        """
         order = tuple(self.chart.in_order(entering))
         for state in order:
             self.config.add(state)
-            self.queue.extend(self.chart.node(state).raise_on_entry)
             node = self.chart.node(state)
+            self.queue.extend(node.raise_on_entry)
             if node.kind == "final" and node.parent not in (ROOT, None):
                 self.completed(node.parent or ROOT)
         return order
@@ -501,13 +508,7 @@ class _Run:
     def enter_initial(self) -> None:
         entering: set[str] = set()
         self.add_descendants_of_parent(ROOT, entering)
-        order = tuple(self.chart.in_order(entering))
-        for state in order:
-            self.config.add(state)
-            self.queue.extend(self.chart.node(state).raise_on_entry)
-            node = self.chart.node(state)
-            if node.kind == "final" and node.parent not in (ROOT, None):
-                self.completed(node.parent or ROOT)
+        order = self.activate(entering)
         target = self.chart.innermost(frozenset(self.config))
         self.microsteps.append(Microstep((), (), order, ROOT, target))
 
