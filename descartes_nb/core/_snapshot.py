@@ -127,8 +127,8 @@ def _is_checked(e: StateHistoryEntry, contexts: dict[int, Mapping[str, JSONValue
         and _began_in_range(timestamp, duration)
         and e[9:] == _NO_MOVE
         and type(e.configuration) is frozenset
-        and _is_frozen(context, contexts)
-        and _is_frozen(before, contexts)
+        and (contexts.get(id(context)) is context or _is_frozen(context, contexts))
+        and (contexts.get(id(before)) is before or _is_frozen(before, contexts))
     )
 
 
