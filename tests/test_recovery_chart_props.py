@@ -54,6 +54,9 @@ class Run:
 
     def crash(self):
         """Drop the machine and the store; rebuild both from the file alone."""
+        # The crashed process is gone with its timers: on the shared clock they would still
+        # fire, and write through the closed store.
+        self.durable.cancel_timers()
         self.run(self.store.close())
         self.store = self.run(self.open())
         recovery = dn.WorkflowRecovery(self.store, [self.definition], clock=self.clock)

@@ -403,16 +403,12 @@ class History(Sequence[StateHistoryEntry]):
         history = cls(max_history, base_time)
         if len(entries) > len(kept):
             history._base_move = entries[-len(kept) - 1]
-        for e in kept:
-            history.append(
-                e.from_state,
-                e.to_state,
-                e.event,
-                e.event_data,
-                e.timestamp,
-                e.context,
-                e.context_before,
-                e,
-            )
+        if kept:  # the columns at once (zip transposes in C): recovery restores millions
+            _, from_, to, event, data, time, _, context, before, *_ = zip(*kept, strict=True)
+            history._from, history._to, history._event = list(from_), list(to), list(event)
+            history._data, history._time = list(data), list(time)
+            history._context, history._before = list(context), list(before)
+            history._move = list[Move](kept)  # an entry is its own move
+            history._last_time = kept[-1].timestamp
         history._last_seq = kept[-1].seq if kept else last_seq
         return history

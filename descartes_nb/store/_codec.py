@@ -21,7 +21,13 @@ from typing import Any, Final, NoReturn, TypeAlias
 from ..core._history import StateHistoryEntry
 from ..core._jsonvalue import MAX_NESTING, JSONValue, to_context, to_json_value
 from ..core._ports import WorkflowChange
-from ..core._serialization import SerializedWorkflow, check_time, parse_time, time_text
+from ..core._serialization import (
+    LATEST_TIME,
+    SerializedWorkflow,
+    check_time,
+    parse_time,
+    time_text,
+)
 from ..errors import SerializationError
 
 # The column order of the rows these functions read and write.
@@ -35,6 +41,9 @@ TRANSITION_COLUMNS: Final = (
 )
 Memory: TypeAlias = tuple[tuple[str, tuple[str, ...]], ...]
 _NO_MOVE_COLUMNS: Final = (None, None, None, None)
+# A flat entry's exited, entered, configuration and memory.
+_FLAT_MOVE: Final = ((), (), frozenset[str](), ())
+_new_entry: Final = tuple.__new__
 
 _ZERO: Final = timedelta(0)
 _fromisoformat: Final = datetime.fromisoformat
@@ -291,16 +300,20 @@ def entries_from_rows(
                 f"{where} seq {seq}: context_before is NULL but the row before it "
                 f"(seq {seq - 1}) is missing"
             )
-        entry = StateHistoryEntry(
-            seq,
-            from_state,
-            to_state,
-            event,
-            None if data is None else _parse_data(data, f"{where} seq {seq} event_data"),
-            _row_time(stamp, where, seq),
-            duration * _MICROSECOND,
-            context,
-            context_before,
+        entry = _new_entry(  # tuple.__new__: no argument binding, once per row read
+            StateHistoryEntry,
+            (
+                seq,
+                from_state,
+                to_state,
+                event,
+                None if data is None else _parse_data(data, f"{where} seq {seq} event_data"),
+                _row_time(stamp, where, seq),
+                duration * _MICROSECOND,
+                context,
+                context_before,
+                *_FLAT_MOVE,
+            ),
         )
         if row[11] is not None or row[9] is not None or row[10] is not None or row[12] is not None:
             entry = entry._replace(**_move(row[9:], f"{where} seq {seq}"))  # a statechart's
@@ -353,7 +366,9 @@ def _check_types(row: Sequence[Any], where: str) -> None:
 
 def _row_time(stamp: object, where: str, seq: int) -> datetime:
     """``parse_time``, with a fast path for the texts the store writes."""
-    if isinstance(stamp, datetime):
+    if isinstance(stamp, datetime):  # from PostgreSQL: UTC, and in range, nearly always
+        if stamp.tzinfo is UTC and stamp <= LATEST_TIME:
+            return stamp
         return check_time(stamp, f"{where} seq {seq} timestamp")
     try:
         value = _fromisoformat(stamp)  # type: ignore[arg-type]  # a wrong type raises
