@@ -12,6 +12,9 @@ interleaved round after round; the median round is reported.
   ``loop_commits=False`` (every commit on the connection's thread);
 - 100 workflows processing events concurrently: descartes_nb (100 tasks, group commit),
   both ways, against raw ``sqlite3`` inserting in batches of 100 rows per transaction;
+  the ratios the targets are judged on; raw ``sqlite3`` doing the same work as a change of
+  ours (the transition INSERT and an UPDATE of the workflow row, as the PostgreSQL figures
+  do) is printed beside them;
 - bytes on disk per stored transition (100 workflows x 200 transitions, after a checkpoint);
 - ``recover_all_workflows`` on 1,000 and 10,000 workflows of 20 transitions each.
 
@@ -55,8 +58,14 @@ CREATE TABLE transitions (
     duration_us INTEGER NOT NULL, context TEXT NOT NULL
 );
 CREATE UNIQUE INDEX transitions_workflow_seq ON transitions (workflow_id, seq);
+CREATE TABLE workflows (
+    id TEXT PRIMARY KEY, state TEXT NOT NULL, context TEXT NOT NULL, version INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
 """
 INSERT = "INSERT INTO transitions VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)"
+# The same work as a change of ours: the transition, and the workflow row at the new version.
+UPDATE = "UPDATE workflows SET state = ?, context = ?, version = ?, updated_at = ? WHERE id = ?"
 PRAGMAS = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
 
 
@@ -87,6 +96,45 @@ async def raw_per_row(path: Path, n: int) -> float:
     elapsed = time.perf_counter() - start
     conn.close()
     return n / elapsed
+
+
+def raw_workflows(conn: sqlite3.Connection, count: int) -> list[str]:
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    rows = [(wid, "Running", CONTEXT_TEXT, 0, STAMP) for wid in ids]
+    conn.executemany("INSERT INTO workflows VALUES (?, ?, ?, ?, ?)", rows)
+    return ids
+
+
+def raw_update(workflow_id: str, seq: int) -> tuple[object, ...]:
+    return ("Paused" if seq % 2 else "Running", CONTEXT_TEXT, seq, STAMP, workflow_id)
+
+
+async def raw_change_per_row(path: Path, n: int) -> float:
+    conn = raw_connection(path)
+    (wid,) = raw_workflows(conn, 1)
+    start = time.perf_counter()
+    for seq in range(1, n + 1):
+        conn.execute("BEGIN")
+        conn.execute(INSERT, raw_row(wid, seq))
+        conn.execute(UPDATE, raw_update(wid, seq))
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return n / elapsed
+
+
+async def raw_changes_batches_of_100(path: Path, n: int) -> float:
+    conn = raw_connection(path)
+    ids = raw_workflows(conn, 100)
+    start = time.perf_counter()
+    for seq in range(1, n // 100 + 1):
+        conn.execute("BEGIN")
+        conn.executemany(INSERT, [raw_row(wid, seq) for wid in ids])
+        conn.executemany(UPDATE, [raw_update(wid, seq) for wid in ids])
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return n // 100 * 100 / elapsed
 
 
 async def aiosqlite_per_row(path: Path, n: int) -> float:
@@ -280,6 +328,7 @@ async def main_async(args: argparse.Namespace, tmp: Path) -> None:
     one = await median_rates(
         {
             "raw sqlite3, commit per row": raw_per_row,
+            "raw sqlite3, INSERT + UPDATE, commit per change": raw_change_per_row,
             "aiosqlite, commit per row": aiosqlite_per_row,
             "aiosqlite, SELECT 1 round trip (no write)": aiosqlite_round_trip,
             "descartes_nb, one workflow": ours_one_workflow,
@@ -296,11 +345,15 @@ async def main_async(args: argparse.Namespace, tmp: Path) -> None:
     raw = one["raw sqlite3, commit per row"]
     ratio = one["descartes_nb, one workflow"] / raw
     print(f"  descartes_nb / raw sqlite3: {ratio:.0%} (target >= 50%)")
+    same_work = one["raw sqlite3, INSERT + UPDATE, commit per change"]
+    same = one["descartes_nb, one workflow"] / same_work
+    print(f"  descartes_nb / raw sqlite3 doing the same work (INSERT + UPDATE): {same:.0%}")
     floor = one["aiosqlite, SELECT 1 round trip (no write)"] / raw
     print(f"  one aiosqlite round trip alone / raw sqlite3: {floor:.0%}")
     many = await median_rates(
         {
             "raw sqlite3, 100 rows per transaction": raw_batches_of_100,
+            "raw sqlite3, 100 INSERT + UPDATE per transaction": raw_changes_batches_of_100,
             "descartes_nb, 100 concurrent workflows": ours_100_workflows,
             "descartes_nb, 100 workflows, loop_commits=False": functools.partial(
                 ours_100_workflows, config=THREAD_COMMITS
@@ -317,6 +370,11 @@ async def main_async(args: argparse.Namespace, tmp: Path) -> None:
         / many["raw sqlite3, 100 rows per transaction"]
     )
     print(f"  descartes_nb / raw sqlite3 batched: {ratio:.0%} (target >= 50%)")
+    same = (
+        many["descartes_nb, 100 concurrent workflows"]
+        / many["raw sqlite3, 100 INSERT + UPDATE per transaction"]
+    )
+    print(f"  descartes_nb / raw sqlite3 doing the same work, batched: {same:.0%}")
 
     ours_bytes, raw_bytes = await bytes_per_transition(tmp)
     print("bytes on disk per stored transition (100 workflows x 200, 200-byte context)")

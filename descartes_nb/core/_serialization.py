@@ -182,7 +182,18 @@ def time_text(value: datetime) -> str:
     """
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")[:-6] + "Z"
+    # isoformat costs about 1 us, once per stored change; the text up to the second is
+    # reused while the second lasts (one tuple, so threads can share it safely).
+    second = (value.second, value.minute, value.hour, value.day, value.month, value.year)
+    last_second, prefix = _LAST_SECOND[0]
+    if second != last_second:
+        prefix = value.isoformat(timespec="seconds")[:-6]
+        _LAST_SECOND[0] = (second, prefix)
+    return f"{prefix}.{value.microsecond:06d}Z"
+
+
+# The last second time_text wrote, and its text: (second, minute, hour, day, month, year).
+_LAST_SECOND: Final[list[tuple[tuple[int, ...], str]]] = [((), "")]
 
 
 def parse_time(text: object, where: str) -> datetime:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import descartes_nb as dn
 from descartes_nb import WorkflowEvent as E
+from descartes_nb.core._serialization import time_text
 
 
 @pytest.fixture
@@ -142,3 +145,17 @@ async def test_deserialize_needs_the_matching_definition(make_workflow, review_d
         dn.WorkflowStateMachine.deserialize(sw, definition=dn.LIFECYCLE)
     restored = dn.WorkflowStateMachine.deserialize(sw, definition=review_definition)
     assert restored.state == "review"
+
+
+# From the second day on: the same time three hours west must exist too.
+FROM_DAY_TWO = st.datetimes(min_value=datetime(1, 1, 2), timezones=st.just(UTC))
+
+
+@settings(max_examples=300)
+@given(st.lists(FROM_DAY_TWO, min_size=1, max_size=5))
+def test_time_text_is_iso_8601_utc_with_microseconds_whatever_came_before(times):
+    # time_text reuses the text of the last second it wrote: any sequence must read right.
+    for value in times:
+        expected = value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+        assert time_text(value) == expected
+        assert time_text(value.astimezone(timezone(timedelta(hours=-3)))) == expected
