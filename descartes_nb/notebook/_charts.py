@@ -14,6 +14,7 @@ import pandas as pd
 
 from ._analytics import _checked
 from ._timefmt import format_duration, format_durations
+from ._timeinstate import time_in_each_state
 from ._vega import (
     MAX_ROWS,
     WIDTH,
@@ -265,13 +266,15 @@ def time_in_state_chart(frame: pd.DataFrame) -> HistoryChart:
 
 
 def time_in_state_stats(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per state, over the workflows that left it: count and spread of their time there.
+    """Per state, over the workflows with time recorded there: count and spread of it.
 
-    Columns ``workflows min q1 median q3 max mean`` (timedeltas but the first), one row per
-    state in definition order.
+    The time is ``time_in_state``'s: compound and parallel states and regions count the
+    time spent in any of their descendants. Columns ``workflows min q1 median q3 max mean``
+    (timedeltas but the first), one row per state in definition order.
     """
     _checked(frame, ["workflow_id", "from_state", "duration"])
-    totals = frame.groupby(["from_state", "workflow_id"], observed=True, sort=False)[
+    occupied = time_in_each_state(frame)
+    totals = occupied.groupby(["state", "workflow_id"], observed=True, sort=False)[
         "duration"
     ].sum()
     per_state = totals.groupby(level=0, observed=True, sort=False)
@@ -287,5 +290,5 @@ def time_in_state_stats(frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     stats.index = stats.index.astype(str)
-    order = [s for s in state_order(frame) if s in stats.index]
+    order = [str(s) for s in occupied["state"].cat.categories if str(s) in stats.index]
     return stats.loc[order].rename_axis("state")

@@ -39,6 +39,20 @@ def time_in_state(frame: pd.DataFrame) -> pd.DataFrame:
         TypeError, ValueError: ``frame`` is not a history frame.
     """
     _checked(frame, ["workflow_id", "from_state", "duration"])
+    occupied = time_in_each_state(frame)
+    by_state = occupied.groupby(["workflow_id", "state"], observed=False, sort=False)
+    table = by_state["duration"].sum().unstack("state")  # every pair is there, empty ones 0
+    table.columns.name = "state"
+    return table
+
+
+def time_in_each_state(frame: pd.DataFrame) -> pd.DataFrame:
+    """``time_in_state`` in long form: one row per workflow and state it spent time in.
+
+    Columns ``workflow_id``, ``state`` (categorical: every state ``time_in_state`` has a
+    column for) and ``duration``; a workflow and state appear once per entry group, so
+    sum them by (workflow, state). The caller checks ``frame``.
+    """
     codes, befores = _occupied_before(frame)
     totals = frame["duration"].groupby([frame["workflow_id"], codes], sort=False).sum()
     workflows: list[object] = []
@@ -50,18 +64,15 @@ def time_in_state(frame: pd.DataFrame) -> pd.DataFrame:
             workflows.append(workflow)
             states.append(state)
             durations.append(total)
-    names = _categories_of(frame["from_state"], befores)
-    occupied = pd.DataFrame(
+    return pd.DataFrame(
         {
             "workflow_id": pd.Series(workflows, dtype=frame["workflow_id"].dtype),
-            "state": pd.Categorical(states, categories=names),
+            "state": pd.Categorical(
+                states, categories=_categories_of(frame["from_state"], befores)
+            ),
             "duration": pd.Series(durations, dtype=frame["duration"].dtype),
         }
     )
-    by_state = occupied.groupby(["workflow_id", "state"], observed=False, sort=False)
-    table = by_state["duration"].sum().unstack("state")  # every pair is there, empty ones 0
-    table.columns.name = "state"
-    return table
 
 
 def _occupied_before(frame: pd.DataFrame) -> tuple[np.ndarray[Any, Any], list[tuple[str, ...]]]:

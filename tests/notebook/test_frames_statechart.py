@@ -240,3 +240,20 @@ async def test_conformance_of_a_statechart_follows_its_configurations(
         "it ended in ['Checks', 'Build', 'Compiling'], which cannot be active: parallel "
         "state 'Checks' has regions ['Build'] active of ['Build', 'Test']",
     ]
+
+
+async def test_time_in_state_chart_counts_the_states_time_in_state_counts(
+    make_workflow, clock, release_definition
+):
+    sm = make_workflow(release_definition)
+    await run(sm, clock, RELEASE_RUN)
+    frame = dnb.history_frame(sm)
+    table = dnb.time_in_state(frame)
+    chart = dnb.time_in_state_chart(frame)
+    rows = {row["state"]: row for row in chart.to_dict()["datasets"].popitem()[1]}
+    # every state with time recorded, in the table's order: compound, parallel and regions too
+    recorded = [state for state in table.columns if table[state].iloc[0] > pd.Timedelta(0)]
+    assert list(rows) == recorded
+    assert chart.to_dict()["layer"][0]["encoding"]["x"]["title"].endswith("(minutes)")
+    for state in ("Checks", "Build", "Review"):
+        assert rows[state]["median"] == table[state].iloc[0].total_seconds() / 60
