@@ -62,7 +62,9 @@ def occupancy(frame: pd.DataFrame, *, freq: str | pd.Timedelta | None = None) ->
     Returns:
         A ``HistoryChart``: at each point, the workflows in each state at that instant (a
         workflow counts from its creation, or its first retained entry, and stays counted in
-        its last state). Hover for the numbers; drag or scroll to zoom time.
+        its last state). Hover for the numbers; drag or scroll to zoom time. A workflow
+        counts once, in the state its entries name (a statechart's innermost state, so the
+        areas still add up to the workflows); ``time_in_state`` counts every active state.
 
     Raises:
         TypeError, ValueError: ``frame`` is not a history frame; ``freq`` is not a positive

@@ -42,6 +42,9 @@ def timeline(
 ) -> HistoryChart:
     """One lane per workflow: a bar per state it was in, coloured by state.
 
+    The states are those the entries name: for a statechart, the innermost state of each
+    step (its regions and ancestors are in ``time_in_state``).
+
     Failures (``Fail``, ``Timeout``, or a move into a state named like a failure) are marked
     with a cross, rollbacks with a triangle; hover for details, drag or scroll to zoom time.
 
