@@ -26,10 +26,11 @@ from ._definition import TransitionDef, WorkflowDefinition
 from ._events import FAILURE_EVENTS, RETRY, ROLLBACK, WorkflowEvent
 from ._handlers import NO_HOOKS, Hooks, call_guard, run_hooks
 from ._history import History, Move, StateHistoryEntry
-from ._interpreter import Interpreter, Memory, NoPreviousState, Step, Unsettled
+from ._interpreter import Interpreter
 from ._jsonvalue import JSONValue, to_json_value
 from ._ports import DurableTimer, WorkflowChange
 from ._refusal import refusal
+from ._step import Memory, NoPreviousState, Step, Unsettled
 from ._timers import WorkflowTimers
 
 if TYPE_CHECKING:

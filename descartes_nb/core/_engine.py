@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ._chart import ROOT
 from ._definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
-from ._interpreter import NO_MEMORY, Step, interpreter_of, matches
+from ._interpreter import interpreter_of
+from ._step import NO_MEMORY, Step, matches
 
 __all__ = ["Candidates", "Step", "candidates", "configuration_of", "initial_state"]
 

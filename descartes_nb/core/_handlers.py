@@ -10,8 +10,8 @@ from ..errors import HandlerError
 from ._chart import ROOT
 from ._definition import EVENTLESS, Guard
 from ._events import WorkflowEvent
-from ._interpreter import Microstep, Step
 from ._jsonvalue import JSONValue, is_same, thaw, to_context
+from ._step import Microstep, Step
 
 HOOKS: Final = ("on_event", "on_exit", "on_transition", "on_enter")
 

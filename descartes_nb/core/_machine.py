@@ -22,12 +22,13 @@ from ._definition import WorkflowDefinition
 from ._events import ROLLBACK, WorkflowEvent
 from ._handlers import NO_HOOKS, hooks_of, run_hooks
 from ._history import History, StateHistoryEntry
-from ._interpreter import Step, Unsettled, interpreter_of
+from ._interpreter import interpreter_of
 from ._jsonvalue import EMPTY_CONTEXT, JSONValue, to_context, to_json_value, with_item
 from ._lifecycle import LIFECYCLE
 from ._ports import DurableTimer
 from ._serialization import SerializedWorkflow
 from ._snapshot import canonical_history, check_snapshot, check_values, resolve_definition
+from ._step import Step, Unsettled
 from ._timers import WorkflowTimers, entry_times
 
 if TYPE_CHECKING:

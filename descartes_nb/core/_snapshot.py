@@ -10,7 +10,7 @@ from ..errors import SerializationError
 from . import _engine as engine
 from ._definition import WorkflowDefinition
 from ._history import StateHistoryEntry
-from ._interpreter import NO_MEMORY, Step, interpreter_of
+from ._interpreter import interpreter_of
 from ._jsonvalue import FrozenDict, JSONValue, to_context, to_json_value
 from ._lifecycle import LIFECYCLE
 from ._serialization import (
@@ -20,6 +20,7 @@ from ._serialization import (
     SerializedWorkflow,
     check_time,
 )
+from ._step import NO_MEMORY, Step
 
 _COUNTS = (("retry_attempts", 0), ("version", 0), ("transition_count", 0), ("max_history", 1))
 

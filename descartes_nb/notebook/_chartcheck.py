@@ -15,7 +15,8 @@ import pandas as pd
 from ..core._chart import Chart
 from ..core._definition import WorkflowDefinition
 from ..core._events import ROLLBACK
-from ..core._interpreter import interpreter_of, matches
+from ..core._interpreter import interpreter_of
+from ..core._step import matches
 from ._moves import configuration_before
 
 

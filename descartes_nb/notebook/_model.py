@@ -18,7 +18,7 @@ from typing import Literal
 from ..core import _engine as engine
 from ..core._definition import PREVIOUS_STATE, TransitionDef, WorkflowDefinition
 from ..core._events import ROLLBACK
-from ..core._interpreter import matches
+from ..core._step import matches
 
 Move = tuple[str, str, str]
 """One recorded move: ``(from_state, event, to_state)``."""
