@@ -1,7 +1,7 @@
 """What the interpreter decides: the plan of a macrostep (``Step``) and its microsteps.
 
 Plain values the machine carries out (handlers, store, memory); the interpreter
-(``_interpreter``) makes them, working each out with ``_macrostep``.
+(``_interpreter``) makes them.
 """
 
 from __future__ import annotations
