@@ -55,11 +55,9 @@ lab: $(STAMP)
 postgres: $(STAMP)
 	$(BIN)/python -m tests.pgserver
 
-## bench: the benchmarks of bench/ (figures also in bench/README.md)
+## bench: every benchmark of bench/ (figures also in bench/README.md)
 bench: $(STAMP)
-	$(BIN)/python bench/bench_core.py
-	$(BIN)/python bench/bench_store.py
-	$(BIN)/python bench/bench_notebook.py
+	for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 ## clean: remove the venv, caches, and what the commands write (workflows.db, test-artifacts/)
 clean:

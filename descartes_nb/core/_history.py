@@ -83,12 +83,12 @@ class StateHistoryEntry(NamedTuple):
 
     def __repr__(self) -> str:
         # Plain strings and dicts: a notebook shows this, and enum or mappingproxy noise hides
-        # what happened.
+        # what happened. The time and duration unquoted: they are a datetime and a timedelta.
         return (
             f"StateHistoryEntry(seq={self.seq}, from_state={str(self.from_state)!r}, "
             f"to_state={str(self.to_state)!r}, event={self.event!r}, "
-            f"event_data={self.event_data!r}, timestamp={self.timestamp.isoformat()!r}, "
-            f"duration={str(self.duration)!r}, context={dict(self.context)!r}"
+            f"event_data={self.event_data!r}, timestamp={self.timestamp.isoformat()}, "
+            f"duration={self.duration}, context={dict(self.context)!r}"
             + (f", configuration={sorted(self.configuration)!r})" if self.configuration else ")")
         )
 

@@ -14,6 +14,7 @@ import atexit
 import html
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -197,7 +198,7 @@ def run_renderer(
         ) from exc
     except OSError as exc:
         raise RenderError(f"cannot run renderer {str(renderer.path)!r}: {exc}") from exc
-    message = done.stderr.decode("utf-8", "replace").strip()
+    message = _without_noise(done.stderr.decode("utf-8", "replace"))
     if done.returncode != 0:
         raise RenderError(
             f"renderer {str(renderer.path)!r} failed with exit status {done.returncode}: "
@@ -206,6 +207,16 @@ def run_renderer(
     if message and not quiet:
         _log.warning("%s: %s", renderer.path.name, message)
     return done.stdout
+
+
+# graphviz-pure measures text with a table of ASCII widths and warns about any other
+# character, such as the "×" of the counts this library draws; the width it falls back to
+# is fine, so the warning says nothing a user can act on.
+_NOISE: Final = re.compile(r"^.*no value for width of non-ASCII character.*$\n?", re.MULTILINE)
+
+
+def _without_noise(stderr: str) -> str:
+    return _NOISE.sub("", stderr).strip()
 
 
 def svg_bundle(graph: graphviz.Source | graphviz.Graph | graphviz.Digraph) -> dict[str, str]:

@@ -354,7 +354,7 @@ async def test_entry_repr_is_plain_and_readable(make_workflow):
     entry = await sm.process_event("Start")
     assert repr(entry) == (
         "StateHistoryEntry(seq=1, from_state='Idle', to_state='Running', event='Start', "
-        "event_data=None, timestamp='2026-03-01T09:00:00+00:00', duration='0:00:00', "
+        "event_data=None, timestamp=2026-03-01T09:00:00+00:00, duration=0:00:00, "
         "context={'n': 1})"
     )
 

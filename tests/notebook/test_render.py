@@ -15,6 +15,7 @@ import pytest
 
 import descartes_nb as dn
 from descartes_nb.notebook import _render as render
+from descartes_nb.notebook._digraph import Diagram
 
 WORKTREE = Path(__file__).resolve().parents[2]
 SITE_PACKAGES = sysconfig.get_path("purelib")
@@ -250,3 +251,21 @@ def test_no_renderer_at_all_gives_one_error_saying_how_to_get_one(bare_python, t
     assert "python -m pip install graphviz-pure" in lines[0]
     assert "DESCARTES_NB_DOT" in lines[0]
     assert lines[1] == "dict_keys(['text/html'])"
+
+
+def test_a_count_label_renders_without_a_warning_about_its_times_sign(caplog):
+    # graphviz-pure warns that it has no width for "×" (any non-ASCII character); the
+    # width it falls back to is fine, so nothing is logged, even with quiet=False.
+    graph = Diagram(body=['a -> b [label="Pause ×2"]'])
+    with caplog.at_level("WARNING"):
+        svg = graph.pipe(format="svg", encoding="utf-8", quiet=False)
+    assert "Pause ×2" in svg
+    assert caplog.records == []
+
+
+def test_the_renderer_noise_filter_keeps_every_other_message():
+    said = (
+        "Warning: no value for width of non-ASCII character 195. Falling back\n"
+        "Warning: node a, port x unrecognized\n"
+    )
+    assert render._without_noise(said) == "Warning: node a, port x unrecognized"
