@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sqlite3
 import subprocess
@@ -227,3 +228,44 @@ def test_version_is_printed_by_the_console_script():
         [str(script), "--version"], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout == f"descartes-nb {dn.__version__}\n"
+
+
+def start_cli(*args: str) -> subprocess.Popen[str]:
+    """The command line in a child process, its output and errors read through pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "descartes_nb.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_environment(),
+    )
+
+
+async def write_lifecycle_workflows(db: Path, count: int) -> None:
+    async with SqliteWorkflowStore(db) as store:
+        started = (dn.WorkflowStateMachine(f"job-{i}", store=store) for i in range(count))
+        await asyncio.gather(*(sm.process_event("Start") for sm in started))
+
+
+@pytest.mark.parametrize(
+    ("command", "first"), [("history", "3000 workflows in "), ("recover", "integrity check of ")]
+)
+def test_commands_stop_quietly_when_their_reader_goes_away(tmp_path, command, first):
+    db = tmp_path / "many.db"
+    dn.run_sync(write_lifecycle_workflows(db, 3000))  # more lines than a pipe holds
+    with start_cli(command, str(db)) as child:
+        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout.readline().startswith(first)
+        child.stdout.close()  # as `| head -1` does
+        assert child.stderr.read() == ""  # no BrokenPipeError traceback
+        assert child.wait(timeout=60) == 1
+
+
+def test_demo_stops_quietly_when_its_reader_is_gone(tmp_path):
+    db = tmp_path / "demo.db"
+    with start_cli("demo", "--db", str(db)) as child:
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.close()  # before the demo writes its first line
+        assert child.stderr.read() == ""
+        assert child.wait(timeout=60) == 1
+    assert query(db, "SELECT count(*) FROM workflows") == [(7,)]  # it ran all the same
