@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import shlex
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -70,8 +73,30 @@ def test_console_script_runs_demo_on_workflows_db_here(tmp_path):
         env=child_environment(),
     )
     assert "summary" in result.stdout
+    again = f"{shlex.quote(sys.executable)} -m descartes_nb.cli history workflows.db"
+    assert f"(see them again with: {again})" in result.stdout
     assert result.stderr == ""
     assert query(tmp_path / "workflows.db", "SELECT count(*) FROM workflows") == [(7,)]
+
+
+@pytest.mark.parametrize(
+    ("activated", "again"), [(False, "bin/descartes-nb"), (True, "descartes-nb")]
+)
+def test_demo_names_the_command_as_the_user_can_run_it(tmp_path, activated, again):
+    script = Path(sys.executable).with_name("descartes-nb")
+    venv = script.parent.parent
+    path = os.pathsep.join([str(script.parent)] * activated + [str(tmp_path)])
+    result = subprocess.run(
+        [str(script), "demo", "--db", str(tmp_path / "demo.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=venv,  # the script is below it: named relative to it when not on PATH
+        env={**child_environment(), "PATH": path},
+    )
+    db = shlex.quote(str(tmp_path / "demo.db"))
+    assert f"(see them again with: {again} history {db})" in result.stdout
 
 
 def demo_database(tmp_path, capsys):
@@ -205,7 +230,10 @@ def test_commands_refuse_another_url_scheme_in_one_line(tmp_path, capsys, comman
 def test_demo_history_and_recover_take_a_postgresql_url(pg_db_url, capsys):
     shown = dn.PostgresWorkflowStore(pg_db_url).url  # the password hidden
     assert main(["demo", "--db", pg_db_url]) == 0
-    assert f"each change committed to {shown}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"each change committed to {shown}" in out
+    assert f"history {shlex.quote(shown)}, your password in place of ***)" in out
+    assert str(urlsplit(pg_db_url).password) not in out
     assert main(["history", pg_db_url]) == 0
     assert capsys.readouterr().out.startswith(f"7 workflows in {shown}")
     assert main(["history", pg_db_url, "build-101"]) == 0
