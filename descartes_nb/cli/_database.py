@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
 from ..core._definition import WorkflowDefinition
 from ..core._history import StateHistoryEntry
@@ -33,6 +34,8 @@ from ._report import BadInput
 from ._swarmfile import declared_guards
 
 _DB_HELP = "a SQLite file written by descartes_nb (or sqlite:/// URL), or a postgresql:// URL"
+# How WorkflowRecovery ends the reason of a workflow whose definition it was not given.
+_UNREGISTERED: Final = re.compile(r"which is not registered \(known: .*\)$", re.MULTILINE)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -105,7 +108,7 @@ async def recover(
     print(f"integrity check of {shown_database(db)}: {verdict}", file=out)
     for problem in problems:
         print(f"  {problem}", file=out)
-    print(report, file=out)
+    print(_UNREGISTERED.sub(r"\g<0>; pass --definitions FILE", str(report)), file=out)
     rows = [
         [sm.workflow_id, sm.definition.name, str(sm.state), str(sm.history.last_seq)]
         for sm in report.workflows.values()
