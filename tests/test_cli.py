@@ -282,7 +282,8 @@ def test_commands_stop_quietly_when_their_reader_goes_away(tmp_path, command, fi
     db = tmp_path / "many.db"
     dn.run_sync(write_lifecycle_workflows(db, 3000))  # more lines than a pipe holds
     with start_cli(command, str(db)) as child:
-        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout is not None
+        assert child.stderr is not None
         assert child.stdout.readline().startswith(first)
         child.stdout.close()  # as `| head -1` does
         assert child.stderr.read() == ""  # no BrokenPipeError traceback
@@ -292,7 +293,8 @@ def test_commands_stop_quietly_when_their_reader_goes_away(tmp_path, command, fi
 def test_demo_stops_quietly_when_its_reader_is_gone(tmp_path):
     db = tmp_path / "demo.db"
     with start_cli("demo", "--db", str(db)) as child:
-        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout is not None
+        assert child.stderr is not None
         child.stdout.close()  # before the demo writes its first line
         assert child.stderr.read() == ""
         assert child.wait(timeout=60) == 1
