@@ -177,7 +177,8 @@ def test_descartes_nb_works_without_asyncpg_until_a_postgres_store_opens():
     )
     assert result.stdout.splitlines() == [
         "PostgresWorkflowStore postgresql://ana:***@127.0.0.1:1/flows",
-        "PostgresWorkflowStore needs asyncpg: pip install 'descartes-nb[postgres]'",
+        "PostgresWorkflowStore needs asyncpg: pip install asyncpg (or the postgres extra: "
+        "pip install 'descartes-nb[postgres]'; from a clone: pip install -e '.[postgres]')",
     ]
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import shlex
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -69,8 +73,30 @@ def test_console_script_runs_demo_on_workflows_db_here(tmp_path):
         env=child_environment(),
     )
     assert "summary" in result.stdout
+    again = f"{shlex.quote(sys.executable)} -m descartes_nb.cli history workflows.db"
+    assert f"(see them again with: {again})" in result.stdout
     assert result.stderr == ""
     assert query(tmp_path / "workflows.db", "SELECT count(*) FROM workflows") == [(7,)]
+
+
+@pytest.mark.parametrize(
+    ("activated", "again"), [(False, "bin/descartes-nb"), (True, "descartes-nb")]
+)
+def test_demo_names_the_command_as_the_user_can_run_it(tmp_path, activated, again):
+    script = Path(sys.executable).with_name("descartes-nb")
+    venv = script.parent.parent
+    path = os.pathsep.join([str(script.parent)] * activated + [str(tmp_path)])
+    result = subprocess.run(
+        [str(script), "demo", "--db", str(tmp_path / "demo.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=venv,  # the script is below it: named relative to it when not on PATH
+        env={**child_environment(), "PATH": path},
+    )
+    db = shlex.quote(str(tmp_path / "demo.db"))
+    assert f"(see them again with: {again} history {db})" in result.stdout
 
 
 def demo_database(tmp_path, capsys):
@@ -204,7 +230,10 @@ def test_commands_refuse_another_url_scheme_in_one_line(tmp_path, capsys, comman
 def test_demo_history_and_recover_take_a_postgresql_url(pg_db_url, capsys):
     shown = dn.PostgresWorkflowStore(pg_db_url).url  # the password hidden
     assert main(["demo", "--db", pg_db_url]) == 0
-    assert f"each change committed to {shown}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"each change committed to {shown}" in out
+    assert f"history {shlex.quote(shown)}, your password in place of ***)" in out
+    assert str(urlsplit(pg_db_url).password) not in out
     assert main(["history", pg_db_url]) == 0
     assert capsys.readouterr().out.startswith(f"7 workflows in {shown}")
     assert main(["history", pg_db_url, "build-101"]) == 0
@@ -227,3 +256,46 @@ def test_version_is_printed_by_the_console_script():
         [str(script), "--version"], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout == f"descartes-nb {dn.__version__}\n"
+
+
+def start_cli(*args: str) -> subprocess.Popen[str]:
+    """The command line in a child process, its output and errors read through pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "descartes_nb.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_environment(),
+    )
+
+
+async def write_lifecycle_workflows(db: Path, count: int) -> None:
+    async with SqliteWorkflowStore(db) as store:
+        started = (dn.WorkflowStateMachine(f"job-{i}", store=store) for i in range(count))
+        await asyncio.gather(*(sm.process_event("Start") for sm in started))
+
+
+@pytest.mark.parametrize(
+    ("command", "first"), [("history", "3000 workflows in "), ("recover", "integrity check of ")]
+)
+def test_commands_stop_quietly_when_their_reader_goes_away(tmp_path, command, first):
+    db = tmp_path / "many.db"
+    dn.run_sync(write_lifecycle_workflows(db, 3000))  # more lines than a pipe holds
+    with start_cli(command, str(db)) as child:
+        assert child.stdout is not None
+        assert child.stderr is not None
+        assert child.stdout.readline().startswith(first)
+        child.stdout.close()  # as `| head -1` does
+        assert child.stderr.read() == ""  # no BrokenPipeError traceback
+        assert child.wait(timeout=60) == 1
+
+
+def test_demo_stops_quietly_when_its_reader_is_gone(tmp_path):
+    db = tmp_path / "demo.db"
+    with start_cli("demo", "--db", str(db)) as child:
+        assert child.stdout is not None
+        assert child.stderr is not None
+        child.stdout.close()  # before the demo writes its first line
+        assert child.stderr.read() == ""
+        assert child.wait(timeout=60) == 1
+    assert query(db, "SELECT count(*) FROM workflows") == [(7,)]  # it ran all the same

@@ -48,7 +48,10 @@ def test_recover_without_the_definitions_reports_their_workflows(db, capsys):
     assert main(["recover", str(db)]) == 1
     out = capsys.readouterr().out
     assert "recovered 1 workflow, 1 failed" in out
-    assert "it runs definition 'invoice', which is not registered (known: ['lifecycle'])" in out
+    assert (
+        "  'inv-7': it runs definition 'invoice', which is not registered (known: ['lifecycle']); "
+        "pass --definitions FILE\n"
+    ) in out
 
 
 def test_recover_with_definitions_rebuilds_their_workflows(db, capsys):

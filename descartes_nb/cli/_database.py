@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
 from ..core._definition import WorkflowDefinition
 from ..core._history import StateHistoryEntry
@@ -33,6 +34,8 @@ from ._report import BadInput
 from ._swarmfile import declared_guards
 
 _DB_HELP = "a SQLite file written by descartes_nb (or sqlite:/// URL), or a postgresql:// URL"
+# How WorkflowRecovery ends the reason of a workflow whose definition it was not given.
+_UNREGISTERED: Final = re.compile(r"which is not registered \(known: .*\)$", re.MULTILINE)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -105,7 +108,7 @@ async def recover(
     print(f"integrity check of {shown_database(db)}: {verdict}", file=out)
     for problem in problems:
         print(f"  {problem}", file=out)
-    print(report, file=out)
+    print(_UNREGISTERED.sub(r"\g<0>; pass --definitions FILE", str(report)), file=out)
     rows = [
         [sm.workflow_id, sm.definition.name, str(sm.state), str(sm.history.last_seq)]
         for sm in report.workflows.values()
@@ -158,6 +161,41 @@ def load_definition_files(
     return found
 
 
+def add_definitions_option(command: argparse.ArgumentParser) -> None:
+    """Add ``--definitions FILE`` (repeatable); read them with ``read_definition_files``."""
+    command.add_argument(
+        "--definitions",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a Swarm.toml file of the workflows the database runs besides the lifecycle "
+        "(repeatable)",
+    )
+
+
+def read_definition_files(
+    paths: Iterable[str], guards: Iterable[str] = (), *, refused: str
+) -> dict[str, WorkflowDefinition]:
+    """``load_definition_files``, or their problems printed and ``BadInput``.
+
+    Args:
+        paths: the Swarm.toml files.
+        guards: names of guards the files may use.
+        refused: what the command does not do, for the error (``"nothing recovered"``).
+
+    Raises:
+        BadInput: the files cannot be read, or have problems (printed first).
+    """
+    try:
+        return load_definition_files(paths, guards)
+    except DefinitionError as exc:
+        if not exc.problems:
+            raise BadInput(str(exc)) from exc
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise BadInput(f"the definitions cannot be read; {refused}") from exc
+
+
 def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``history`` and ``recover`` commands."""
     history = commands.add_parser(
@@ -179,14 +217,7 @@ def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "database, or the definitions cannot be read.",
     )
     rebuild.add_argument("db", help=_DB_HELP)
-    rebuild.add_argument(
-        "--definitions",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a Swarm.toml file of the workflows the database runs besides the lifecycle "
-        "(repeatable)",
-    )
+    add_definitions_option(rebuild)
     for command in (history, rebuild):
         command.set_defaults(run=run_database_tool)
     rebuild.add_argument(
@@ -245,12 +276,5 @@ def run_database_tool(args: argparse.Namespace) -> int:
     check_database(args.db, existing=True)
     if args.command == "history":
         return asyncio.run(show_history(args.db, args.workflow, sys.stdout))
-    try:
-        definitions = load_definition_files(args.definitions, args.guard)
-    except DefinitionError as exc:
-        if not exc.problems:
-            raise BadInput(str(exc)) from exc
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        raise BadInput("the definitions cannot be read; nothing recovered") from exc
+    definitions = read_definition_files(args.definitions, args.guard, refused="nothing recovered")
     return asyncio.run(recover(args.db, sys.stdout, definitions))

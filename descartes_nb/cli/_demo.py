@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from pathlib import Path
+from typing import Final, TextIO
 
 from .. import WorkflowEvent, WorkflowOrchestrator, WorkflowStateMachine
 from ..core._events import RETRY, ROLLBACK
@@ -17,7 +20,16 @@ from ..store._config import DEFAULT_DATABASE
 from ..store._open import open_store
 from ..store._postgres import PostgresWorkflowStore
 from ..store._sqlite import SqliteWorkflowStore
-from ._database import check_database, history_table, milliseconds, shown_database, table
+from ._database import (
+    check_database,
+    history_table,
+    is_postgres,
+    milliseconds,
+    shown_database,
+    table,
+)
+
+PROGRAM: Final = "descartes-nb"
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,7 @@ async def run_demo(
     print(
         f"demo run {run}: {len(scripts)} workflows, each change committed to {where}", file=stream
     )
-    print(f"(see them again with: descartes-nb history {where})", file=stream)
+    print(f"(see them again with: {again(os.fspath(db))})", file=stream)
     for script in scripts:
         sm = orchestrator.get_workflow(script.workflow_id)
         print(f"\n{sm.workflow_id}: {script.story}", file=stream)
@@ -99,6 +111,35 @@ async def run_demo(
     print("\nsummary", file=stream)
     print(_summary_table(orchestrator), file=stream)
     return orchestrator
+
+
+def again(db: str) -> str:
+    """The ``history`` command of ``db`` as the user can run it, with no password shown."""
+    command = f"{program()} history {shlex.quote(shown_database(db))}"
+    if is_postgres(db) and shown_database(db) != db:
+        return f"{command}, your password in place of ***"
+    return command
+
+
+def program() -> str:
+    """This program as the user can run it again: ``descartes-nb`` when it is on PATH."""
+    run = Path(sys.argv[0])
+    if run.stem != PROGRAM:  # python -m descartes_nb.cli
+        return f"{_runnable(Path(sys.executable))} -m descartes_nb.cli"
+    found = shutil.which(PROGRAM)
+    if found is not None and Path(found).resolve() == run.resolve():
+        return PROGRAM
+    return _runnable(run)  # .venv/bin/descartes-nb, not on PATH until the venv is activated
+
+
+def _runnable(path: Path) -> str:
+    """``path`` as a shell runs it: relative to the current folder when below it."""
+    absolute = path.absolute()  # not resolved: a venv's python is a symbolic link
+    if not absolute.is_relative_to(Path.cwd()):
+        return shlex.quote(str(absolute))
+    relative = absolute.relative_to(Path.cwd())
+    in_folder = len(relative.parts) == 1  # a shell would look it up on PATH
+    return shlex.quote(os.path.join(os.curdir, relative) if in_folder else str(relative))
 
 
 async def _next_run(store: SqliteWorkflowStore | PostgresWorkflowStore) -> int:

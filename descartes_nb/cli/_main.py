@@ -4,11 +4,14 @@ Each command group lives in its own module: ``demo`` (``_demo.py``) keeps its wo
 a SQLite file; ``history`` and ``recover`` (``_database.py``) show what such a file holds;
 ``validate`` and ``render`` (``_swarmfile.py``) work on Swarm.toml files. Every command
 reports bad input the same way (``_report.py``): one ``error: ...`` line, exit status 1.
+Every command stops quietly, with status 1, when its reader goes away (``... | head -1``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Sequence
 
 from .. import __version__
@@ -38,6 +41,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         status: int = args.run(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be caught
     except (BadInput, StateMachineError) as exc:
         return report_error(str(exc))
+    except BrokenPipeError:
+        return _closed_stdout()
     return status
+
+
+def _closed_stdout() -> int:
+    """Stop quietly when standard output was closed, as the Python docs' SIGPIPE note does."""
+    # What is still buffered cannot be written: Python would report that at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 1

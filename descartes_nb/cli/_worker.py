@@ -1,4 +1,7 @@
-"""The ``worker`` command: fire durable timers and process sent events until SIGTERM."""
+"""The ``worker`` command: fire durable timers and process sent events until SIGTERM.
+
+It knows the built-in lifecycle, and the workflows of any ``--definitions`` files.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,11 @@ import signal
 import sys
 
 from ..core._definition import WorkflowDefinition
-from ..formats.swarm._load import load_definitions
+from ..core._lifecycle import LIFECYCLE
 from ..store._open import open_store
 from ..store._postgres import PostgresWorkflowStore
 from ..store._worker import Worker
+from ._database import add_definitions_option, read_definition_files
 from ._report import BadInput
 
 
@@ -28,9 +32,7 @@ def add_worker(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("--db", required=True, help="a SQLite file or postgresql:// URL")
-    parser.add_argument(
-        "--definitions", required=True, help="the Swarm.toml file of the stored workflows"
-    )
+    add_definitions_option(parser)
     parser.add_argument(
         "--poll", type=float, default=0.2, help="seconds between looks at an idle store"
     )
@@ -40,8 +42,8 @@ def add_worker(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _run(args: argparse.Namespace) -> int:
     if not args.poll > 0:
         raise BadInput(f"--poll must be seconds > 0, got {args.poll!r}")
-    definitions = load_definitions(args.definitions)
-    return asyncio.run(_serve(args.db, definitions, args.poll))
+    found = read_definition_files(args.definitions, refused="no worker started")
+    return asyncio.run(_serve(args.db, {LIFECYCLE.name: LIFECYCLE, **found}, args.poll))
 
 
 async def _serve(db: str, definitions: dict[str, WorkflowDefinition], poll: float) -> int:

@@ -107,7 +107,9 @@ class Pool:
             self._asyncpg = importlib.import_module("asyncpg")
         except ImportError as exc:
             raise StoreError(
-                "PostgresWorkflowStore needs asyncpg: pip install 'descartes-nb[postgres]'"
+                "PostgresWorkflowStore needs asyncpg: pip install asyncpg (or the postgres "
+                "extra: pip install 'descartes-nb[postgres]'; from a clone: "
+                "pip install -e '.[postgres]')"
             ) from exc
         self._failures = importlib.import_module("descartes_nb.store._pgfailures")
         settings = server_settings(self._config, read_only=self._read_only)
