@@ -7,49 +7,27 @@ REST API, and run; then the page is checked: no output is wider than its area
 re-inked for the dark theme (transparent background, light ink), every Vega-Lite chart drew
 through JupyterLab's renderer (a canvas with marks painted), and on notebook 02 a click on an
 EventPanel's Start moves the workflow. A screenshot of each whole notebook goes to
-test-artifacts/. Waits are on explicit signals (see test_teaching_notebook.py).
+test-artifacts/. Waits are on explicit signals (see _lab.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from .test_teaching_notebook import (
-    ARTIFACTS,
-    CHROMIUM_ARGS,
-    KERNEL_NAME,
-    KERNEL_READY_JS,
-    ROOT,
-    RUN_STATE_JS,
-    SHUTDOWN_S,
-    TOKEN,
-    Deadline,
-    Lab,
-    chromium,
-    clear_outputs,
-    current_states,
-    free_port,
-    wait_until_serving,
-    write_settings,
-)
+from ._lab import ARTIFACTS, ROOT, Deadline, Lab, chromium_browser, current_states, lab_fixture
 
 pytestmark = pytest.mark.browser
-__all__ = ["chromium"]  # the fixture, used by name
 
 NOTEBOOKS: Final = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 TEST_S: Final = 900.0  # every notebook, on a loaded 2-core machine
+lab = lab_fixture(*NOTEBOOKS, theme="JupyterLab Dark")
+
 VEGALITE_MIME: Final = "application/vnd.vegalite.v5+json"
 MEANING: Final = (
     "#ffe082",
@@ -117,94 +95,28 @@ ALL_SHOWN_JS = f"""() => {{
 }}"""
 
 
-def write_dark_theme(folder: Path) -> None:
-    path = folder / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"theme": "JupyterLab Dark"}))
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab, Dark theme, serving a copy of notebooks/ with every output cleared."""
-    root = tmp_path_factory.mktemp("lab")
-    shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    for name in NOTEBOOKS:
-        clear_outputs(root / "notebooks" / name)
-    write_settings(root / "settings")
-    write_dark_theme(root / "settings")
-    port = free_port()
-    env = os.environ | {
-        "JUPYTER_CONFIG_DIR": str(root / "config"),
-        "JUPYTER_DATA_DIR": str(root / "data"),
-        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
-        "IPYTHONDIR": str(root / "ipython"),
-    }
-    lab = Lab(f"http://127.0.0.1:{port}", root / "lab.log")
-    with lab.log.open("w") as log:
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root"),
-                *("--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0"),
-                f"--IdentityProvider.token={TOKEN}",
-                f"--ServerApp.root_dir={root / 'notebooks'}",
-                f"--LabApp.user_settings_dir={root / 'settings'}",
-                f"--LabApp.workspaces_dir={root / 'workspaces'}",
-                "--LabApp.expose_app_in_browser=True",
-                "--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        try:
-            wait_until_serving(lab, server)
-            yield lab
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=SHUTDOWN_S)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def test_every_notebook_fits_explains_and_draws_on_dark(lab: Lab, chromium: Path) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
+def test_every_notebook_fits_explains_and_draws_on_dark(lab: Lab) -> None:
     deadline = Deadline(TEST_S)
-    with lab.log_on_failure(deadline), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS, timeout=deadline.ms()
-        )
-        try:
-            for n, notebook in enumerate(NOTEBOOKS):
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                try:
-                    check_notebook(page, lab, notebook, f"nb{n}", deadline)
-                finally:
-                    page.close()
-        finally:
-            browser.close()
+    with lab.log_on_failure(deadline), chromium_browser(deadline) as browser:
+        for n, notebook in enumerate(NOTEBOOKS):
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            try:
+                check_notebook(page, lab, notebook, f"nb{n}", deadline)
+            finally:
+                page.close()
 
 
 def check_notebook(
     page: Page, lab: Lab, notebook: str, workspace: str, deadline: Deadline
 ) -> None:
     """Run one notebook in a fresh workspace; check widths, diagrams, charts; screenshot it."""
-    body = {"path": notebook, "type": "notebook", "name": "", "kernel": {"name": KERNEL_NAME}}
-    session = lab.api("POST", "/api/sessions", body)
-    kernel_id = str(session["kernel"]["id"])
+    session = lab.start_session(notebook)
     stem = notebook.removesuffix(".ipynb")
     try:
-        url = f"{lab.url}/lab/workspaces/{workspace}/tree/{notebook}?token={TOKEN}"
-        page.goto(url, timeout=deadline.ms())
+        lab.run_notebook(page, session, deadline, workspace=workspace)
         page.wait_for_function(
             "() => document.body.dataset.jpThemeLight === 'false'", timeout=deadline.ms()
         )
-        ready = page.wait_for_function(
-            KERNEL_READY_JS, arg=[notebook, kernel_id], polling=100, timeout=deadline.ms()
-        )
-        assert ready.json_value() == kernel_id, f"{notebook}: not on the kernel started here"
-        run_all(page, notebook, kernel_id, deadline)
         charts = check_charts(page, notebook, deadline)
         check_diagrams(page, notebook)
         wide = [o for o in page.evaluate(OUTPUTS_JS) if o["scroll"] > o["client"]]
@@ -218,21 +130,7 @@ def check_notebook(
             page.screenshot(path=ARTIFACTS / f"browser-dark-{stem}-failed.png")
         raise
     finally:
-        lab.api("DELETE", f"/api/sessions/{session['id']}")  # its kernel goes with it
-
-
-def run_all(page: Page, notebook: str, kernel_id: str, deadline: Deadline) -> None:
-    """Run > Run All Cells, and wait until every code cell ran and the kernel is idle."""
-    page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click(
-        timeout=deadline.ms()
-    )
-    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click(
-        timeout=deadline.ms()
-    )
-    state = page.wait_for_function(
-        RUN_STATE_JS, arg=[notebook, kernel_id], polling=100, timeout=deadline.ms()
-    ).json_value()
-    assert "problem" not in state, f"{notebook}: {state['problem']}"
+        lab.api("DELETE", f"/api/sessions/{session.id}")  # its kernel goes with it
 
 
 def check_charts(page: Page, notebook: str, deadline: Deadline) -> int:

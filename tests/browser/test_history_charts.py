@@ -4,47 +4,23 @@ Runs notebooks/03_history_analysis.ipynb (outputs cleared first) in JupyterLab a
 that every chart drew through JupyterLab's own Vega-Lite renderer (a canvas with pixels
 painted), that hovering a timeline bar shows its tooltip, and that the page asked for
 nothing outside this machine (no script from a CDN). Screenshots go to test-artifacts/.
-Shares the server, kernel and wait helpers of the teaching-notebook test.
+JupyterLab is served and run as _lab.py says.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, Request, expect, sync_playwright
+from playwright.sync_api import Page, Request, expect
 
-from .test_teaching_notebook import (
-    ARTIFACTS,
-    CHROMIUM_ARGS,
-    KERNEL_NAME,
-    KERNEL_READY_JS,
-    ROOT,
-    RUN_STATE_JS,
-    SHUTDOWN_S,
-    TEST_S,
-    TOKEN,
-    Deadline,
-    Lab,
-    chromium,
-    clear_outputs,
-    free_port,
-    wait_until_serving,
-    write_settings,
-)
+from ._lab import ARTIFACTS, Deadline, Lab, browser_page, lab_fixture
 
 pytestmark = pytest.mark.browser
 NOTEBOOK = "03_history_analysis.ipynb"
+lab = lab_fixture(NOTEBOOK)
+
 CHARTS = 5  # two timelines, occupancy, time in state, variants
-__all__ = ["chromium"]  # the fixture, used by name
 
 # Per chart output: how many pixels of its canvas are painted (not transparent).
 PAINTED_JS = """() => Array.from(document.querySelectorAll('.jp-OutputArea-output canvas'))
@@ -57,100 +33,25 @@ PAINTED_JS = """() => Array.from(document.querySelectorAll('.jp-OutputArea-outpu
     })"""
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab on 127.0.0.1 serving a copy of notebooks/ with notebook 03 cleared."""
-    root = tmp_path_factory.mktemp("lab")
-    shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    clear_outputs(root / "notebooks" / NOTEBOOK)
-    write_settings(root / "settings")
-    port = free_port()
-    env = os.environ | {
-        "JUPYTER_CONFIG_DIR": str(root / "config"),
-        "JUPYTER_DATA_DIR": str(root / "data"),
-        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
-        "IPYTHONDIR": str(root / "ipython"),
-    }
-    lab = Lab(f"http://127.0.0.1:{port}", root / "lab.log")
-    with lab.log.open("w") as log:
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root"),
-                *("--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0"),
-                f"--IdentityProvider.token={TOKEN}",
-                f"--ServerApp.root_dir={root / 'notebooks'}",
-                f"--LabApp.user_settings_dir={root / 'settings'}",
-                f"--LabApp.workspaces_dir={root / 'workspaces'}",
-                "--LabApp.expose_app_in_browser=True",
-                "--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        try:
-            wait_until_serving(lab, server)
-            yield lab
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=SHUTDOWN_S)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def test_history_notebook_charts_draw_offline_in_chromium(lab: Lab, chromium: Path) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    deadline = Deadline(TEST_S)
+def test_history_notebook_charts_draw_offline_in_chromium(lab: Lab, deadline: Deadline) -> None:
     outside: list[str] = []
 
     def on_request(request: Request) -> None:
         if urlparse(request.url).hostname not in ("127.0.0.1", None, ""):
             outside.append(request.url)
 
-    with lab.log_on_failure(deadline), sync_playwright() as playwright:
-        body = {"path": NOTEBOOK, "type": "notebook", "name": "", "kernel": {"name": KERNEL_NAME}}
-        kernel_id = str(lab.api("POST", "/api/sessions", body)["kernel"]["id"])
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS, timeout=deadline.ms()
-        )
-        # Tall enough that the whole notebook is on screen for the screenshot.
-        page = browser.new_page(viewport={"width": 1500, "height": 9000})
+    # Tall enough that the whole notebook is on screen for the screenshot.
+    last = "browser-03-last.png"
+    with (
+        lab.log_on_failure(deadline),
+        browser_page(deadline, width=1500, height=9000, last=last) as page,
+    ):
         page.on("request", on_request)
-        try:
-            page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={TOKEN}", timeout=deadline.ms())
-            ready = page.wait_for_function(
-                KERNEL_READY_JS, arg=[NOTEBOOK, kernel_id], polling=100, timeout=deadline.ms()
-            )
-            assert ready.json_value() == kernel_id
-            run_all(page, kernel_id, deadline)
-            check_charts(page, deadline)
-            page.screenshot(
-                path=ARTIFACTS / "browser-03-history-analysis.png", timeout=deadline.ms()
-            )
-            check_tooltip(page, deadline)
-        finally:
-            with contextlib.suppress(PlaywrightError):
-                page.screenshot(path=ARTIFACTS / "browser-03-last.png")
-            browser.close()
+        lab.run_notebook(page, lab.start_session(NOTEBOOK), deadline)
+        check_charts(page, deadline)
+        page.screenshot(path=ARTIFACTS / "browser-03-history-analysis.png", timeout=deadline.ms())
+        check_tooltip(page, deadline)
     assert outside == [], "the page loaded something from outside this machine"
-
-
-def run_all(page: Page, kernel_id: str, deadline: Deadline) -> None:
-    page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click(
-        timeout=deadline.ms()
-    )
-    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click(
-        timeout=deadline.ms()
-    )
-    state = page.wait_for_function(
-        RUN_STATE_JS,
-        arg=[NOTEBOOK, kernel_id],
-        polling=100,
-        timeout=deadline.ms(),
-    ).json_value()
-    assert "problem" not in state, state["problem"]
 
 
 def check_charts(page: Page, deadline: Deadline) -> None:
