@@ -200,7 +200,7 @@ async def processes(url: str, count: int, transitions: int) -> tuple[float, bool
     return written / elapsed, acked == stored == rows
 
 
-async def fill(store: dn.PostgresWorkflowStore, workflows: int, transitions: int) -> None:
+async def fill(store: dn.WorkflowStore, workflows: int, transitions: int) -> None:
     for first in range(0, workflows, 500):
         machines = [
             dn.WorkflowStateMachine(str(uuid.uuid4()), store=store, context=CONTEXT)
@@ -279,6 +279,9 @@ def frame_from_records(rows: list[asyncpg.Record]) -> pd.DataFrame:
         "timestamp",
         "duration_us",
         "context",
+        "exited",
+        "entered",
+        "configuration",
     ]
     frame = pd.DataFrame.from_records(rows, columns=columns)
     data = frame["event_data"].map(json.loads, na_action="ignore").astype(object)
@@ -293,8 +296,17 @@ def frame_from_records(rows: list[asyncpg.Record]) -> pd.DataFrame:
             "event_data": data.where(data.notna(), None),
             "duration": pd.to_timedelta(frame["duration_us"], unit="us").dt.as_unit("us"),
             "context": frame["context"].map(json.loads),
+            "exited": _moves(frame["exited"], tuple),
+            "entered": _moves(frame["entered"], tuple),
+            "configuration": _moves(frame["configuration"], frozenset),
         }
     )
+
+
+def _moves(texts: pd.Series, kind: type) -> list[object]:
+    """A statechart's move column (JSON arrays of state names; NULL when empty)."""
+    empty = kind()
+    return [empty if text is None else kind(json.loads(text)) for text in texts]
 
 
 async def frames(url: str, rounds: int) -> tuple[float, float]:
