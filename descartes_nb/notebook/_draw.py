@@ -94,7 +94,14 @@ def draw(model: GraphModel, *, direction: Direction = "auto") -> Diagram:
     busiest = max((edge.count for edge in model.edges), default=0)
     label = "label" if size.effort == "full" else "xlabel"  # beside the edge: half the ranks
     for edge in model.edges:
-        attrs = {label: _text(edge.label), **_edge_attrs(edge, busiest)}
+        # An arrow leaving a box is drawn from a state inside it and clipped at the box: its
+        # label, placed on the whole arrow, would sit inside the box beside other arrows;
+        # beside the part drawn it says which arrow it names.
+        leaves_box = edge.ltail is not None and edge.lhead is None
+        attrs = {
+            "xlabel" if leaves_box else label: _text(edge.label),
+            **_edge_attrs(edge, busiest),
+        }
         graph.edge(edge.source, edge.target, **attrs)
     graph.legend = legend_items(model)
     graph.size = size

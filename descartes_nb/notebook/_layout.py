@@ -207,6 +207,12 @@ class _Builder:
     def _edge(self, key: _EdgeKey, draft: _EdgeDraft) -> TransitionEdge:
         source, ltail = self._anchor(key[0])
         target, lhead = self._anchor(key[1])
+        # An arrow to a state inside its source's box (or from one inside its target's) is
+        # not clipped at that box: it starts (ends) inside it, as graphviz draws it anyway.
+        if ltail is not None and key[1] in self._descendants(key[0]):
+            ltail = None
+        if lhead is not None and key[0] in self._descendants(key[1]):
+            lhead = None
         return TransitionEdge(
             source=source,
             target=target,
