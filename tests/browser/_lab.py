@@ -40,11 +40,13 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from descartes_nb.notebook._style import ACTIVE_FILL
+
 ROOT: Final = Path(__file__).resolve().parents[2]
 ARTIFACTS: Final = ROOT / "test-artifacts"
 KERNEL_NAME: Final = "python3"
 TOKEN: Final = "descartes-nb-browser-test"
-CURRENT_FILL: Final = "#ffe082"  # the diagram's fill for the current state
+CURRENT_FILL: Final = ACTIVE_FILL  # the diagram's fill for the current state
 CHROMIUM: Final = Path(shutil.which("chromium") or "/usr/bin/chromium")
 CHROMIUM_ARGS: Final = [
     "--no-sandbox",

@@ -20,6 +20,8 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
+from descartes_nb.notebook._style import ACTIVE_FILL, LAST, MUTED, UNDO, WRONG
+
 from ._lab import ARTIFACTS, ROOT, Deadline, Lab, chromium_browser, current_states, lab_fixture
 
 pytestmark = pytest.mark.browser
@@ -29,13 +31,7 @@ TEST_S: Final = 900.0  # every notebook, on a loaded 2-core machine
 lab = lab_fixture(*NOTEBOOKS, theme="JupyterLab Dark")
 
 VEGALITE_MIME: Final = "application/vnd.vegalite.v5+json"
-MEANING: Final = (
-    "#ffe082",
-    "#1565c0",
-    "#b0bec5",
-    "#7e57c2",
-    "#c62828",
-)  # colours a legend explains
+MEANING: Final = (ACTIVE_FILL, LAST, MUTED, UNDO, WRONG)  # colours a legend explains
 DARK_INK: Final = "rgb(207, 216, 220)"  # _dark.DARK[INK], as the browser computes it
 
 # What the kernel sent: how many chart outputs (Vega-Lite) the notebook holds.
@@ -54,7 +50,7 @@ DIAGRAMS_JS = """(meaning) => Array.from(document.querySelectorAll('.descartes-n
         const painted = meaning.some(c => svg.querySelector(`[fill="${c}"], [stroke="${c}"]`));
         const page = svg.querySelector('g.graph > polygon');
         const plain = Array.from(svg.querySelectorAll('g.node'))
-            .find(g => !g.querySelector('[fill="#ffe082"]'));  // not the current state
+            .find(g => !g.querySelector(`[fill="${meaning[0]}"]`));  // not the current state
         const text = plain && plain.querySelector('text');
         const legend = Array.from(svg.querySelectorAll('g.legend text'))
             .map(t => getComputedStyle(t).fill);
