@@ -209,9 +209,9 @@ class _Builder:
         target, lhead = self._anchor(key[1])
         # An arrow to a state inside its source's box (or from one inside its target's) is
         # not clipped at that box: it starts (ends) inside it, as graphviz draws it anyway.
-        if ltail is not None and key[1] in self._descendants(key[0]):
+        if ltail is not None and self._is_inside(key[1], key[0]):
             ltail = None
-        if lhead is not None and key[0] in self._descendants(key[1]):
+        if lhead is not None and self._is_inside(key[0], key[1]):
             lhead = None
         return TransitionEdge(
             source=source,
@@ -283,6 +283,10 @@ class _Builder:
             cluster=f"cluster_{self.ids[state.parent]}" if state.parent else None,
             kind=kind,
         )
+
+    def _is_inside(self, name: str, box: str) -> bool:
+        """Whether state ``name`` is a descendant of ``box`` (a walk up, not a search)."""
+        return self.d.has_state(name) and box in self.d.ancestors(name)
 
     def _descendants(self, name: str) -> list[str]:
         return [s for s in self.d.state_names if name in self.d.ancestors(s)]
