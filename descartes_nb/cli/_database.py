@@ -31,7 +31,7 @@ from ..store._config import database_path
 from ..store._open import open_store
 from ..store._pgpool import check_url, shown
 from ._report import BadInput
-from ._swarmfile import declared_guards
+from ._swarmfile import add_guard_option, declared_guards
 
 _DB_HELP = "a SQLite file written by descartes_nb (or sqlite:/// URL), or a postgresql:// URL"
 # How WorkflowRecovery ends the reason of a workflow whose definition it was not given.
@@ -220,13 +220,7 @@ def add_database_tools(commands: argparse._SubParsersAction[argparse.ArgumentPar
     add_definitions_option(rebuild)
     for command in (history, rebuild):
         command.set_defaults(run=run_database_tool)
-    rebuild.add_argument(
-        "--guard",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="a named guard the files may refer to (the program registers it; repeatable)",
-    )
+    add_guard_option(rebuild)
 
 
 def is_postgres(db: str) -> bool:

@@ -244,7 +244,8 @@ def add_swarm_tools(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
 
 
-def _add_guard_option(command: argparse.ArgumentParser) -> None:
+def add_guard_option(command: argparse.ArgumentParser) -> None:
+    """Add ``--guard NAME`` (repeatable): guards the files may name, stood in for."""
     command.add_argument(
         "--guard",
         action="append",
@@ -263,7 +264,7 @@ def _add_validate(validate: argparse.ArgumentParser) -> None:
         action="store_true",
         help="report unreachable states and dead ends as warnings, not errors",
     )
-    _add_guard_option(validate)
+    add_guard_option(validate)
     validate.set_defaults(run=_run_validate)
 
 
@@ -311,7 +312,7 @@ def _add_render(render: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="time limit of the renderer (default: 10, as for notebook displays)",
     )
-    _add_guard_option(render)
+    add_guard_option(render)
     render.set_defaults(run=_run_render)
 
 
